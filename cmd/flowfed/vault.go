@@ -1,0 +1,26 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/flowfed/flowfed/keyvault"
+)
+
+// openVault unlocks the vault of a data directory, turning the common failures
+// into messages that say what to do.
+func openVault(e *env, df *dataFlags) (*keyvault.Vault, error) {
+	pass, err := passphraseSource{file: df.passphraseFile, envVar: "FLOWFED_PASSPHRASE", label: "Vault passphrase"}.read(e)
+	if err != nil {
+		return nil, err
+	}
+	v, err := keyvault.Open(df.vaultPath(), pass)
+	switch {
+	case err == nil:
+		return v, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("no vault in %s: run 'flowfed init --dir %s' first", df.dir, df.dir)
+	}
+	return nil, err
+}
