@@ -4,6 +4,10 @@
 //
 //   - [github.com/flowfed/flowfed/share/pseudo]: address and identifier pseudonyms
 //     (Crypto-PAn, ipcrypt, keyed MAC and string pseudonyms).
+//   - [github.com/flowfed/flowfed/share/capture]: streaming pcap and pcapng reading and
+//     writing, damage counted instead of crashing.
+//   - [github.com/flowfed/flowfed/share/packet]: the one zero-allocation header decoder,
+//     from the link layer through tunnels to the transport layer.
 //
 // Share packages never import keyvault, node or protocol; they declare the small
 // interfaces they need and receive keys as plain bytes.
