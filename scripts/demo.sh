@@ -16,16 +16,17 @@ say "flowfed init: vault, node identity and the first epoch key"
 $ff init --period week
 
 say "pseudonyms of sample addresses (Crypto-PAn keeps shared prefixes shared)"
-pseud=$($ff pseudo <<<"$samples" 2>"$dir/key")
-epoch=$(grep -o 'ek_[a-z2-7]*' "$dir/key")
-paste <(printf '%s\n' "$samples") <(printf '%s\n' "$pseud") | column -t
+pseud=$($ff pseudo <<<"$samples")     # first line: '# flowfed-pseudo key=... mode=...'
+epoch=$(head -n 1 <<<"$pseud" | grep -o 'ek_[a-z2-7]*')
+head -n 1 <<<"$pseud"
+paste <(printf '%s\n' "$samples") <(tail -n +2 <<<"$pseud") | column -t
 
 say "the same addresses with ipcrypt-pfx, and in a recipient domain 'cert-b'"
-paste <(printf '%s\n' "$samples") <($ff pseudo --mode ipcrypt-pfx <<<"$samples" 2>/dev/null) \
-  <($ff pseudo --domain cert-b <<<"$samples" 2>/dev/null) | column -t
+paste <(printf '%s\n' "$samples") <($ff pseudo --no-header --mode ipcrypt-pfx <<<"$samples") \
+  <($ff pseudo --no-header --domain cert-b <<<"$samples") | column -t
 
-say "only the key owner can reverse them"
-$ff pseudo --reverse --epoch "$epoch" <<<"$pseud" 2>/dev/null | paste <(printf '%s\n' "$pseud") - | column -t
+say "only the key owner can reverse them (key and mode come from the header line)"
+$ff pseudo --reverse <<<"$pseud" | paste <(tail -n +2 <<<"$pseud") - | column -t
 
 say "rotate: a new epoch key for new data; then shred the old one"
 $ff keys rotate
@@ -33,7 +34,7 @@ $ff keys shred "$epoch" --yes
 $ff keys list
 
 say "after shredding, the old pseudonyms can no longer be reversed"
-if $ff pseudo --reverse --epoch "$epoch" <<<"$pseud"; then
+if $ff pseudo --reverse <<<"$pseud"; then
   echo "unexpected: reversal still worked" >&2; exit 1
 fi
 echo "demo finished: the node lived in $dir (removed now)"

@@ -52,7 +52,7 @@ func commands() []command {
 }
 
 const mainUsage = `flowfed runs a node of a federation that shares network security data:
-it pseudonymizes local traffic under its own keys and shares only what policy allows.
+it pseudonymizes local traffic under the member's own keys before anything is kept.
 
 Usage:
   flowfed COMMAND [flags] [arguments]
@@ -142,11 +142,17 @@ func newFlagSet(e *env, name, usage string) *flag.FlagSet {
 // parseFlags parses args and turns every failure except --help into a usageError.
 // Flags may come before or after positional arguments.
 func parseFlags(fs *flag.FlagSet, args []string) error {
+	// The flag package prints the usage on every parse error; print it only for
+	// --help (to stdout), and a one-line error plus a hint otherwise.
+	printUsage := fs.Usage
+	fs.Usage = func() {}
+	defer func() { fs.Usage = printUsage }()
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return err // the flag package has printed the usage
+				printUsage()
+				return err
 			}
 			return usagef("%v", err)
 		}

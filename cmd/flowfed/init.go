@@ -39,7 +39,7 @@ func runInit(_ context.Context, e *env, args []string) error {
 		return usagef("--period: %v", err)
 	}
 	if _, err := os.Stat(df.vaultPath()); err == nil {
-		return fmt.Errorf("a vault already exists at %s: flowfed init never overwrites one (use another --dir)", df.vaultPath())
+		return fmt.Errorf("%s already exists: flowfed init never overwrites it (use another --dir)", df.vaultPath())
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("checking %s: %w", df.vaultPath(), err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -41,24 +42,30 @@ func runKeys(ctx context.Context, e *env, args []string) error {
 		return usagef("missing subcommand")
 	}
 	sub, rest := args[0], args[1:]
+	var err error
 	switch sub {
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(e.stdout, keysUsage[1:])
 		return nil
 	case "list":
-		return keysList(e, rest)
+		err = keysList(e, rest)
 	case "rotate":
-		return keysRotate(e, rest)
+		err = keysRotate(e, rest)
 	case "shred":
-		return keysShred(e, rest)
+		err = keysShred(e, rest)
 	case "backup":
-		return keysBackup(e, rest)
+		err = keysBackup(e, rest)
 	case "restore":
-		return keysRestore(e, rest)
+		err = keysRestore(e, rest)
 	case "passwd":
-		return keysPasswd(e, rest)
+		err = keysPasswd(e, rest)
+	default:
+		return usagef("unknown subcommand %q (list, rotate, shred, backup, restore, passwd)", sub)
 	}
-	return usagef("unknown subcommand %q (list, rotate, shred, backup, restore, passwd)", sub)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		return fmt.Errorf("%s: %w", sub, err)
+	}
+	return err
 }
 
 func keysList(e *env, args []string) error {
@@ -89,19 +96,32 @@ Example:
 	if err != nil {
 		return err
 	}
+	peer, err := v.PeerID()
+	if err != nil {
+		return err
+	}
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
 		for _, k := range infos {
-			if err := enc.Encode(keyJSON(k)); err != nil {
+			m := keyJSON(k)
+			if k.Purpose == keyvault.PurposeIdentity {
+				m["peer_id"] = peer.String()
+			}
+			if err := enc.Encode(m); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
+	fmt.Fprintf(e.stdout, "peer ID %s\n\n", peer)
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "KEY ID\tPURPOSE\tEPOCH START\tEPOCH END\tCREATED\tSTATE")
 	for _, k := range infos {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Purpose, fmtTime(k.Start), fmtTime(k.End), fmtTime(k.Created), k.State)
+		start, end := fmtTime(k.Start), fmtTime(k.End)
+		if k.Purpose != keyvault.PurposeEpoch {
+			start, end = "-", "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Purpose, start, end, fmtTime(k.Created), k.State)
 	}
 	return tw.Flush()
 }
@@ -114,10 +134,8 @@ func keyJSON(k keyvault.KeyInfo) map[string]any {
 		"created": k.Created.UTC().Format(time.RFC3339),
 		"state":   k.State.String(),
 	}
-	if !k.Start.IsZero() {
+	if k.Purpose == keyvault.PurposeEpoch {
 		m["epoch_start"] = k.Start.UTC().Format(time.RFC3339)
-	}
-	if !k.End.IsZero() {
 		m["epoch_end"] = k.End.UTC().Format(time.RFC3339)
 	}
 	if !k.Shredded.IsZero() {
@@ -189,6 +207,13 @@ Example:
 	if err != nil {
 		return usagef("key ID: %v", err)
 	}
+	if id.Purpose() != keyvault.PurposeEpoch {
+		return usagef("%s is not an epoch key: only epoch keys can be shredded", id)
+	}
+	// Ask before unlocking: the vault stays locked while it is open.
+	if !*yes && !confirm(e, fmt.Sprintf("Shred %s? Its pseudonyms become irreversible.", id)) {
+		return errors.New("not confirmed: nothing shredded (use --yes in scripts)")
+	}
 	v, err := openVault(e, &df)
 	if err != nil {
 		return err
@@ -197,13 +222,17 @@ Example:
 	if _, err := v.Key(id); err != nil {
 		return err
 	}
-	if !*yes && !confirm(e, fmt.Sprintf("Shred %s? Its pseudonyms become irreversible.", id)) {
-		return errors.New("not confirmed: nothing shredded (use --yes in scripts)")
+	current, err := v.EpochFor(time.Now())
+	if err != nil {
+		return err
 	}
 	if err := v.Shred(id); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "shredded %s\n", id)
+	if current.ID() == id {
+		fmt.Fprintln(e.stdout, "it was the current epoch's key: the next pseudonyms use a new key")
+	}
 	return nil
 }
 
@@ -259,7 +288,7 @@ func backupPassphrase(e *env, file string, confirm bool) ([]byte, error) {
 	if file == "" && e.getenv("FLOWFED_BACKUP_PASSPHRASE") == "" && e.tty == nil {
 		return nil, nil
 	}
-	return passphraseSource{file: file, envVar: "FLOWFED_BACKUP_PASSPHRASE", label: "Backup passphrase", confirm: confirm}.read(e)
+	return passphraseSource{file: file, envVar: "FLOWFED_BACKUP_PASSPHRASE", label: "Backup passphrase (empty: the vault passphrase)", confirm: confirm, allowEmpty: true}.read(e)
 }
 
 func keysRestore(e *env, args []string) error {
@@ -302,6 +331,9 @@ Example:
 		return fmt.Errorf("creating data directory: %w", err)
 	}
 	v, err := keyvault.Restore(fl.Arg(0), bpass, df.vaultPath(), vpass, keyvault.Options{})
+	if errors.Is(err, keyvault.ErrWrongPassphrase) {
+		return fmt.Errorf("wrong backup passphrase for %s: %w", fl.Arg(0), err)
+	}
 	if err != nil {
 		return err
 	}

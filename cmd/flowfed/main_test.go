@@ -63,6 +63,27 @@ func fileSum(t testing.TB, path string) [32]byte {
 
 var epochRE = regexp.MustCompile(`ek_[a-z2-7]+`)
 
+// pseudonyms returns the data lines of flowfed pseudo output (no header, no
+// comments, no blank lines).
+func pseudonyms(out string) []string {
+	var p []string
+	for _, l := range strings.Split(out, "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") {
+			p = append(p, l)
+		}
+	}
+	return p
+}
+
+// stripHeader drops the header line of flowfed pseudo output.
+func stripHeader(out string) string {
+	if strings.HasPrefix(out, pseudoHeader) {
+		_, rest, _ := strings.Cut(out, "\n")
+		return rest
+	}
+	return out
+}
+
 func TestInitRefusesToOverwrite(t *testing.T) {
 	c := newCLI(t)
 	out := c.must("", "init")
@@ -89,7 +110,7 @@ func TestPseudoRoundTripEveryMode(t *testing.T) {
 	for _, mode := range []string{"cryptopan", "ipcrypt-pfx", "ipcrypt-det", "ipcrypt-nd", "ipcrypt-ndx"} {
 		t.Run(mode, func(t *testing.T) {
 			out := c.must(in, "pseudo", "--mode", mode)
-			got := strings.Fields(out)
+			got := pseudonyms(out)
 			if len(got) != len(want) {
 				t.Fatalf("pseudo printed %d lines, want %d:\n%s", len(got), len(want), out)
 			}
@@ -98,7 +119,7 @@ func TestPseudoRoundTripEveryMode(t *testing.T) {
 					t.Errorf("pseudonym of %s is the address itself", want[i])
 				}
 			}
-			back := strings.Fields(c.must(out, "pseudo", "--mode", mode, "--reverse"))
+			back := pseudonyms(c.must(out, "pseudo", "--reverse"))
 			want := append([]string(nil), want...)
 			if !pseudo.Mode(mode).PrefixPreserving() {
 				// ipcrypt works on the 16-byte form, in which an IPv4 address and its
@@ -115,8 +136,8 @@ func TestPseudoRoundTripEveryMode(t *testing.T) {
 func TestPseudoPrefixPreservedAndDeterministic(t *testing.T) {
 	c := newCLI(t)
 	c.must("", "init")
-	a := strings.Fields(c.must("192.0.2.1\n192.0.2.200\n", "pseudo"))
-	b := strings.Fields(c.must("192.0.2.200\n", "pseudo"))
+	a := pseudonyms(c.must("192.0.2.1\n192.0.2.200\n", "pseudo"))
+	b := pseudonyms(c.must("192.0.2.200\n", "pseudo"))
 	if a[1] != b[0] {
 		t.Errorf("same address gave %s then %s", a[1], b[0])
 	}
@@ -133,8 +154,14 @@ func TestPseudoInvalidLinesReported(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("exit %d, want 1", code)
 	}
-	if n := len(strings.Fields(out)); n != 2 {
+	if n := len(pseudonyms(out)); n != 2 {
 		t.Errorf("printed %d pseudonyms, want 2 (the valid lines):\n%s", n, out)
+	}
+	// One output line per input line, after the header, so outputs can be pasted
+	// next to inputs.
+	lines := strings.Split(strings.TrimSuffix(stripHeader(out), "\n"), "\n")
+	if len(lines) != 6 || lines[1] != "" || lines[2] != "" || lines[3] != "# comment" || lines[4] != "" {
+		t.Errorf("output lines do not line up with the input: %q", lines)
 	}
 	for _, want := range []string{"stdin:2:", "stdin:5:", "2 of 4 lines were invalid"} {
 		if !strings.Contains(errs, want) {
@@ -149,11 +176,14 @@ func TestPseudoDomainsUnlinkable(t *testing.T) {
 	a := c.must("192.0.2.1\n", "pseudo", "--domain", "peer-a")
 	b := c.must("192.0.2.1\n", "pseudo", "--domain", "peer-b")
 	plain := c.must("192.0.2.1\n", "pseudo")
-	if a == b || a == plain {
-		t.Fatalf("domains not separated: a=%q b=%q plain=%q", a, b, plain)
+	if pa, pb, pp := pseudonyms(a)[0], pseudonyms(b)[0], pseudonyms(plain)[0]; pa == pb || pa == pp {
+		t.Fatalf("domains not separated: a=%q b=%q plain=%q", pa, pb, pp)
 	}
 	if back := c.must(a, "pseudo", "--domain", "peer-a", "--reverse"); strings.TrimSpace(back) != "192.0.2.1" {
 		t.Errorf("reverse in domain = %q", back)
+	}
+	if code, _, errs := c.run(a, "pseudo", "--domain", "peer-b", "--reverse"); code != 1 || !strings.Contains(errs, "contradicts") {
+		t.Errorf("reverse with a domain contradicting the header: exit %d, stderr %q", code, errs)
 	}
 }
 
@@ -220,13 +250,17 @@ func TestNotAVault(t *testing.T) {
 func TestRotateShred(t *testing.T) {
 	c := newCLI(t)
 	c.must("", "init")
-	_, _, errs := c.run("192.0.2.1\n", "pseudo")
-	old := epochRE.FindString(errs)
 	p := c.must("192.0.2.1\n", "pseudo")
+	old := epochRE.FindString(p)
 	c.must("", "keys", "rotate")
-	_, p2, errs2 := c.run("192.0.2.1\n", "pseudo")
-	if cur := epochRE.FindString(errs2); cur == old || p2 == p {
+	p2 := c.must("192.0.2.1\n", "pseudo")
+	cur := epochRE.FindString(p2)
+	if cur == old || pseudonyms(p2)[0] == pseudonyms(p)[0] {
 		t.Fatalf("after rotate: key %s (was %s), pseudonym %q (was %q)", cur, old, p2, p)
+	}
+	// Without the header, reversing needs the key named.
+	if code, _, errs := c.run(stripHeader(p), "pseudo", "--reverse"); code != 1 || !strings.Contains(errs, "--epoch") {
+		t.Fatalf("headerless reverse without --epoch: exit %d stderr %q", code, errs)
 	}
 	if back := c.must(p, "pseudo", "--reverse", "--epoch", old); strings.TrimSpace(back) != "192.0.2.1" {
 		t.Fatalf("old epoch reverse = %q", back)
@@ -247,7 +281,7 @@ func TestRotateShred(t *testing.T) {
 	// The shredded key's bytes are gone from the vault file: the derived Crypto-PAn
 	// key cannot be checked directly, but the pseudonym must not be reversible
 	// through any remaining key either.
-	if back := c.must(p, "pseudo", "--reverse"); strings.TrimSpace(back) == "192.0.2.1" {
+	if back := c.must(stripHeader(p), "pseudo", "--reverse", "--epoch", cur); strings.TrimSpace(back) == "192.0.2.1" {
 		t.Fatal("the current key reverses a pseudonym of the shredded epoch")
 	}
 }
@@ -256,8 +290,8 @@ func TestBackupRestorePasswd(t *testing.T) {
 	c := newCLI(t)
 	out := c.must("", "init")
 	peer := regexp.MustCompile(`12D3KooW\w+`).FindString(out)
-	_, p, errs := c.run("192.0.2.1\n2001:db8::1\n", "pseudo")
-	ek := epochRE.FindString(errs)
+	p := c.must("192.0.2.1\n2001:db8::1\n", "pseudo")
+	ek := epochRE.FindString(p)
 	bak := filepath.Join(t.TempDir(), "node.ffbak")
 	c.env["FLOWFED_BACKUP_PASSPHRASE"] = "backup pass"
 	c.must("", "keys", "backup", bak)
@@ -307,5 +341,28 @@ func TestHelpEverywhere(t *testing.T) {
 	}
 	if code, _, _ := c.run("", "pseudo", "--mode", "rot13"); code != 2 {
 		t.Errorf("bad mode: exit %d, want 2", code)
+	}
+}
+
+func TestPseudoKeepsZone(t *testing.T) {
+	c := newCLI(t)
+	c.must("", "init")
+	out := c.must("fe80::1%eth0\n", "pseudo", "--no-header")
+	if p := strings.TrimSpace(out); !strings.HasSuffix(p, "%eth0") || strings.HasPrefix(p, "fe80::1%") {
+		t.Fatalf("pseudonym of a zoned address = %q", p)
+	}
+	if back := c.must(out, "pseudo", "--reverse", "--epoch", epochRE.FindString(c.must("", "keys", "list"))); strings.TrimSpace(back) != "fe80::1%eth0" {
+		t.Fatalf("reverse = %q", back)
+	}
+}
+
+func TestShortNewPassphraseRefused(t *testing.T) {
+	c := newCLI(t)
+	c.env["FLOWFED_PASSPHRASE"] = "short"
+	if code, _, errs := c.run("", "init"); code != 1 || !strings.Contains(errs, "too short") {
+		t.Fatalf("init with a 5-character passphrase: exit %d, stderr %q", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(c.dir, "vault.db")); err == nil {
+		t.Fatal("a vault was created anyway")
 	}
 }

@@ -5,7 +5,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
+	"strings"
+	"syscall"
 
 	"golang.org/x/term"
 )
@@ -35,13 +39,39 @@ func (terminalPrompter) prompt(label string) ([]byte, error) {
 		return nil, fmt.Errorf("opening terminal: %w", err)
 	}
 	defer tty.Close()
+	fd := int(tty.Fd())
+	if st, err := term.GetState(fd); err == nil {
+		defer exitOnInterrupt(func() { _ = term.Restore(fd, st); fmt.Fprintln(tty) })()
+	}
 	fmt.Fprint(tty, label)
-	p, err := term.ReadPassword(int(tty.Fd()))
+	p, err := term.ReadPassword(fd)
 	fmt.Fprintln(tty)
+	if errors.Is(err, io.EOF) {
+		return nil, errors.New("no passphrase entered")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading passphrase: %w", err)
 	}
 	return p, nil
+}
+
+// exitOnInterrupt makes Ctrl-C end the process while a question waits for an
+// answer (main otherwise turns SIGINT into a cancelled context, which a blocking
+// terminal read never sees). restore runs first, to give the terminal its echo
+// back. The returned function ends the watch.
+func exitOnInterrupt(restore func()) (stop func()) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sig:
+			restore()
+			os.Exit(130)
+		case <-done:
+		}
+	}()
+	return func() { signal.Stop(sig); close(done) }
 }
 
 // passphraseSource names where a passphrase comes from: a file flag, an environment
@@ -50,9 +80,16 @@ type passphraseSource struct {
 	file   string
 	envVar string
 	label  string
-	// confirm asks twice on a terminal, for passphrases being set.
+	// confirm asks twice on a terminal, for passphrases being set; such new
+	// passphrases must have at least minPassphraseLen bytes.
 	confirm bool
+	// allowEmpty accepts an empty answer at the prompt and returns nil for it.
+	allowEmpty bool
 }
+
+// minPassphraseLen is the shortest new passphrase accepted. Argon2id slows down
+// guessing, but a very short passphrase is found anyway.
+const minPassphraseLen = 8
 
 // read returns the passphrase from the first available source. A passphrase file
 // holds the passphrase on its first line; the line ending is not part of it.
@@ -67,10 +104,10 @@ func (s passphraseSource) read(e *env) ([]byte, error) {
 		if len(line) == 0 {
 			return nil, fmt.Errorf("passphrase file %s: first line is empty", s.file)
 		}
-		return line, nil
+		return s.check(line, "the passphrase in "+s.file)
 	}
 	if v := e.getenv(s.envVar); v != "" {
-		return []byte(v), nil
+		return s.check([]byte(v), "$"+s.envVar)
 	}
 	if e.tty == nil {
 		return nil, errNoPassphrase
@@ -80,10 +117,16 @@ func (s passphraseSource) read(e *env) ([]byte, error) {
 		return nil, err
 	}
 	if len(p) == 0 {
+		if s.allowEmpty {
+			return nil, nil
+		}
 		return nil, errors.New("empty passphrase")
 	}
+	if _, err := s.check(p, "the passphrase"); err != nil {
+		return nil, err
+	}
 	if s.confirm {
-		again, err := e.tty.prompt("Repeat " + s.label + ": ")
+		again, err := e.tty.prompt("Repeat the " + strings.ToLower(s.label[:1]) + s.label[1:] + ": ")
 		if err != nil {
 			return nil, err
 		}
@@ -94,11 +137,20 @@ func (s passphraseSource) read(e *env) ([]byte, error) {
 	return p, nil
 }
 
+// check enforces the minimum length of a passphrase being set.
+func (s passphraseSource) check(p []byte, what string) ([]byte, error) {
+	if s.confirm && len(p) < minPassphraseLen {
+		return nil, fmt.Errorf("%s is too short: a new passphrase needs at least %d characters", what, minPassphraseLen)
+	}
+	return p, nil
+}
+
 // confirm asks a yes/no question on the terminal; without a terminal it refuses.
 func confirm(e *env, question string) bool {
 	if e.tty == nil {
 		return false
 	}
+	defer exitOnInterrupt(func() { fmt.Fprintln(e.stderr) })()
 	fmt.Fprint(e.stderr, question+" [y/N] ")
 	line, _ := bufio.NewReader(e.stdin).ReadString('\n')
 	return line == "y\n" || line == "yes\n"

@@ -21,6 +21,8 @@ func openVault(e *env, df *dataFlags) (*keyvault.Vault, error) {
 		return v, nil
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("no vault in %s: run 'flowfed init --dir %s' first", df.dir, df.dir)
+	case errors.Is(err, keyvault.ErrCorrupt):
+		return nil, fmt.Errorf("%w (restore it with 'flowfed keys restore BACKUP' into a new --dir)", err)
 	}
 	return nil, err
 }
