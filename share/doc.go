@@ -8,6 +8,10 @@
 //     writing, damage counted instead of crashing.
 //   - [github.com/flowfed/flowfed/share/packet]: the one zero-allocation header decoder,
 //     from the link layer through tunnels to the transport layer.
+//   - [github.com/flowfed/flowfed/share/label]: application-protocol labels with
+//     their evidence, from the payload of a flow's first packets.
+//   - [github.com/flowfed/flowfed/share/flow]: bidirectional flows with Zeek-style
+//     history and state, sequence features, and the pseudonymizable flow record.
 //
 // Share packages never import keyvault, node or protocol; they declare the small
 // interfaces they need and receive keys as plain bytes.

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"golang.org/x/term"
 )
 
 // env is everything a command may touch outside its arguments, so that tests can run
@@ -19,6 +21,8 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// stderrTTY is set when stderr is a terminal, for progress output.
+	stderrTTY bool
 	// tty, when non-nil, prompts on the controlling terminal without echo. It is nil
 	// when stdin is not a terminal (scripts, tests), and commands then never prompt.
 	tty passphrasePrompter
@@ -31,6 +35,8 @@ func newOSEnv() *env {
 		stderr: os.Stderr,
 		getenv: os.Getenv,
 		tty:    newTerminalPrompter(),
+
+		stderrTTY: term.IsTerminal(int(os.Stderr.Fd())),
 	}
 }
 
@@ -44,6 +50,8 @@ type command struct {
 // commands lists every subcommand; one file per command holds its run function.
 func commands() []command {
 	return []command{
+		{"flows", "print the flows of captures (pseudonymized) without storing them", runFlows},
+		{"ingest", "meter captures into pseudonymized flows in the node's store", runIngest},
 		{"init", "create a data directory, key vault and node identity", runInit},
 		{"keys", "list, rotate, shred, back up, restore keys; change the passphrase", runKeys},
 		{"pseudo", "pseudonymize (or restore) addresses read one per line", runPseudo},

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowfed/flowfed/internal/testutil"
 	"github.com/flowfed/flowfed/share/pseudo"
 )
 
@@ -364,5 +365,44 @@ func TestShortNewPassphraseRefused(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(c.dir, "vault.db")); err == nil {
 		t.Fatal("a vault was created anyway")
+	}
+}
+
+func TestIngestAndFlows(t *testing.T) {
+	c := newCLI(t)
+	c.must("", "init")
+	capPath := filepath.Join(t.TempDir(), "synth.pcap")
+	raw := testutil.WriteSynthCapture(t, capPath, 5)
+
+	out := c.must("", "ingest", capPath)
+	if !strings.Contains(out, "15 flows stored under ek_") {
+		t.Fatalf("ingest output:\n%s", out)
+	}
+	if out := c.must("", "ingest", capPath); !strings.Contains(out, "already ingested") {
+		t.Fatalf("second ingest:\n%s", out)
+	}
+
+	// flows prints pseudonyms by default and raw addresses only with --raw.
+	pseud := c.must("", "flows", capPath)
+	rawOut := c.must("", "flows", "--raw", capPath)
+	for _, a := range raw {
+		if strings.Contains(pseud, a.String()) {
+			t.Errorf("pseudonymized flows show raw address %s", a)
+		}
+	}
+	if !strings.Contains(rawOut, "192.0.2.1:40000") || !strings.Contains(rawOut, "www.example.org") {
+		t.Errorf("raw flows lack the endpoints or the DNS evidence:\n%s", rawOut)
+	}
+	for _, format := range []string{"jsonl", "csv", "zeek"} {
+		out := c.must("", "flows", "--format", format, capPath)
+		if n := strings.Count(out, "\n"); n < 15 {
+			t.Errorf("--format %s printed %d lines:\n%s", format, n, out)
+		}
+	}
+	if code, _, errs := c.run("", "flows", "--format", "xml", capPath); code != 2 || !strings.Contains(errs, "--format") {
+		t.Errorf("bad format: exit %d %q", code, errs)
+	}
+	if code, _, errs := c.run("", "ingest", filepath.Join(t.TempDir(), "missing.pcap")); code != 1 || !strings.Contains(errs, "no such file") {
+		t.Errorf("missing capture: exit %d %q", code, errs)
 	}
 }
