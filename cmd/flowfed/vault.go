@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"runtime/debug"
 
 	"github.com/flowfed/flowfed/keyvault"
 )
@@ -16,6 +17,9 @@ func openVault(e *env, df *dataFlags) (*keyvault.Vault, error) {
 		return nil, err
 	}
 	v, err := keyvault.Open(df.vaultPath(), pass)
+	// Argon2id has just used (by default) 64 MiB; give it back now rather than
+	// letting the heap grow to twice that before the next collection.
+	debug.FreeOSMemory()
 	switch {
 	case err == nil:
 		return v, nil
