@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/flowfed/flowfed/internal/progress"
 	"github.com/flowfed/flowfed/internal/store"
 	"github.com/flowfed/flowfed/share/capture"
 	"github.com/flowfed/flowfed/share/flow"
@@ -103,7 +104,7 @@ func ingestFile(ctx context.Context, st *store.Store, name string, opts IngestOp
 	defer f.Close()
 	var r io.Reader = f
 	if opts.Progress != nil {
-		r = &progressReader{r: f, name: name, total: size, fn: opts.Progress}
+		r = &progress.Reader{R: f, Name: name, Total: size, Report: opts.Progress}
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -173,23 +174,4 @@ func hashFile(name string) (sum [32]byte, size int64, err error) {
 	}
 	copy(sum[:], h.Sum(nil))
 	return sum, size, nil
-}
-
-// progressReader reports how far a file has been read.
-type progressReader struct {
-	r           io.Reader
-	name        string
-	done, total int64
-	last        time.Time
-	fn          func(string, int64, int64)
-}
-
-func (p *progressReader) Read(b []byte) (int, error) {
-	n, err := p.r.Read(b)
-	p.done += int64(n)
-	if now := time.Now(); now.Sub(p.last) > 200*time.Millisecond || err == io.EOF {
-		p.last = now
-		p.fn(p.name, p.done, p.total)
-	}
-	return n, err
 }

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	readprogress "github.com/flowfed/flowfed/internal/progress"
 	"github.com/flowfed/flowfed/keyvault"
 	"github.com/flowfed/flowfed/share/flow"
 	"github.com/flowfed/flowfed/share/pseudo"
@@ -114,7 +115,7 @@ func runFlows(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	for _, name := range fl.Args() {
-		stats, err := flow.ReadFile(ctx, name, cfg, emit)
+		stats, err := readFlows(ctx, name, cfg, progressLine(e), emit)
 		if err != nil {
 			return err
 		}
@@ -166,4 +167,21 @@ func evidenceText(f *flow.Flow) string {
 		}
 	}
 	return ""
+}
+
+// readFlows meters one capture file, reporting progress when report is set.
+func readFlows(ctx context.Context, name string, cfg flow.Config, report func(string, int64, int64), emit func(*flow.Flow)) (flow.Stats, error) {
+	if report == nil {
+		return flow.ReadFile(ctx, name, cfg, emit)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return flow.Stats{}, fmt.Errorf("opening capture: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return flow.Stats{}, err
+	}
+	return flow.ReadCapture(ctx, &readprogress.Reader{R: f, Name: name, Total: fi.Size(), Report: report}, cfg, emit)
 }

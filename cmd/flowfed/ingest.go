@@ -63,14 +63,7 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 	}
 	defer st.Close()
 	opts := node.IngestOptions{Flow: cfg, Mapper: m, KeyID: keyID.String(), Mode: string(mode)}
-	if e.stderrTTY {
-		opts.Progress = func(name string, done, total int64) {
-			fmt.Fprintf(e.stderr, "\r%s: %3.0f%% of %d MB", filepath.Base(name), 100*float64(done)/float64(max(total, 1)), total>>20)
-			if done >= total {
-				fmt.Fprint(e.stderr, "\r\033[K")
-			}
-		}
-	}
+	opts.Progress = progressLine(e)
 	results, err := node.Ingest(ctx, st, fl.Args(), opts)
 	for _, r := range results {
 		if r.Skipped {
@@ -115,4 +108,18 @@ func addrMapper(e *env, df *dataFlags, id keyvault.KeyID, mode pseudo.Mode) (pse
 		return nil, keyvault.KeyID{}, err
 	}
 	return m, keyID, nil
+}
+
+// progressLine returns a progress reporter that redraws one line on stderr, or nil
+// when stderr is not a terminal.
+func progressLine(e *env) func(name string, done, total int64) {
+	if !e.stderrTTY {
+		return nil
+	}
+	return func(name string, done, total int64) {
+		fmt.Fprintf(e.stderr, "\r%s: %3.0f%% of %d MB", filepath.Base(name), 100*float64(done)/float64(max(total, 1)), total>>20)
+		if done >= total {
+			fmt.Fprint(e.stderr, "\r\033[K")
+		}
+	}
 }
