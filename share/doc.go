@@ -8,6 +8,9 @@
 //     writing, damage counted instead of crashing.
 //   - [github.com/flowfed/flowfed/share/packet]: the one zero-allocation header decoder,
 //     from the link layer through tunnels to the transport layer.
+//   - [github.com/flowfed/flowfed/share/pcap]: secure PCAP sharing: captures rewritten
+//     with every address pseudonymized, checksums fixed and payload cut, and restored
+//     by the key owner.
 //   - [github.com/flowfed/flowfed/share/label]: application-protocol labels with
 //     their evidence, from the payload of a flow's first packets.
 //   - [github.com/flowfed/flowfed/share/flow]: bidirectional flows with Zeek-style

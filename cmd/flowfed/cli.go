@@ -54,6 +54,7 @@ func commands() []command {
 		{"ingest", "meter captures into pseudonymized flows in the node's store", runIngest},
 		{"init", "create a data directory, key vault and node identity", runInit},
 		{"keys", "list, rotate, shred, back up, restore keys; change the passphrase", runKeys},
+		{"pcap", "anonymize, restore or inspect packet captures for sharing", runPcap},
 		{"pseudo", "pseudonymize (or restore) addresses read one per line", runPseudo},
 		{"version", "print the version", runVersion},
 	}
