@@ -40,6 +40,12 @@ type IngestResult struct {
 	Packets uint64
 	Flows   uint64
 	Damage  []capture.Damage
+	// Err is set when the file could not be read as a capture (missing, not a
+	// capture, no packets readable); the other files are ingested all the same.
+	Err error
+	// OtherSettings is set for a skipped capture that was ingested under other
+	// flow settings, key or mode than asked for now.
+	OtherSettings bool
 }
 
 // ErrNoPseudonymizer is returned by Ingest without a Mapper or KeyID.
@@ -49,7 +55,9 @@ var ErrNoPseudonymizer = errors.New("ingest needs a pseudonymizer and its key ID
 // stores the flows with the key ID. A capture is identified by the SHA-256 of its
 // bytes: one ingested completely before is skipped; one whose ingest was
 // interrupted is done again, writing the same flow keys, so no flow is doubled.
-// Damage in a capture is reported, not fatal. It stops at the first error.
+// Damage in a capture is reported, not fatal; a file that cannot be read as a
+// capture is reported in its result and the others go on. Ingest stops at the
+// first error of the store or at cancellation.
 func Ingest(ctx context.Context, st *store.Store, files []string, opts IngestOptions) ([]IngestResult, error) {
 	if opts.Mapper == nil || opts.KeyID == "" {
 		return nil, ErrNoPseudonymizer
@@ -64,6 +72,12 @@ func Ingest(ctx context.Context, st *store.Store, files []string, opts IngestOpt
 	var out []IngestResult
 	for _, name := range files {
 		res, err := ingestFile(ctx, st, name, opts, string(cfgJSON))
+		var ce *captureError
+		if errors.As(err, &ce) {
+			res.Err = ce.err
+			out = append(out, res)
+			continue
+		}
 		if err != nil {
 			return out, fmt.Errorf("ingesting %s: %w", name, err)
 		}
@@ -76,13 +90,14 @@ func ingestFile(ctx context.Context, st *store.Store, name string, opts IngestOp
 	res := IngestResult{File: name}
 	sum, size, err := hashFile(name)
 	if err != nil {
-		return res, err
+		return res, &captureError{err}
 	}
 	res.SHA256 = sum
 	if prev, ok, err := st.Ingest(sum); err != nil {
 		return res, err
 	} else if ok && prev.Complete {
 		res.Skipped, res.Packets, res.Flows = true, prev.Packets, prev.Flows
+		res.OtherSettings = prev.FlowConfigDigest != opts.Flow.Digest() || prev.KeyID != opts.KeyID || prev.PseudoMode != opts.Mode
 		return res, nil
 	}
 	rec := store.Ingest{
@@ -138,6 +153,11 @@ func ingestFile(ctx context.Context, st *store.Store, name string, opts IngestOp
 	if putErr != nil {
 		return res, putErr
 	}
+	if err != nil && ctx.Err() == nil && !errors.Is(err, context.Canceled) {
+		// Not readable as a capture at all (the reader refuses unknown formats
+		// before any packet). The incomplete ingest record stays, harmlessly.
+		return res, &captureError{err}
+	}
 	if err != nil {
 		return res, err
 	}
@@ -175,3 +195,9 @@ func hashFile(name string) (sum [32]byte, size int64, err error) {
 	copy(sum[:], h.Sum(nil))
 	return sum, size, nil
 }
+
+// captureError marks a file that could not be read as a capture.
+type captureError struct{ err error }
+
+func (e *captureError) Error() string { return e.err.Error() }
+func (e *captureError) Unwrap() error { return e.err }

@@ -87,6 +87,10 @@ func printMainUsage(w io.Writer) {
 	fmt.Fprintf(w, mainUsage, b.String())
 }
 
+// errInterrupted is returned by a command stopped by Ctrl-C or SIGTERM; it exits
+// with status 130.
+var errInterrupted = errors.New("interrupted: run the same command again to complete the work")
+
 // usageError marks an error in how a command was called; it exits with status 2.
 type usageError struct{ msg string }
 
@@ -121,6 +125,9 @@ func run(ctx context.Context, args []string, e *env) int {
 			return 0
 		}
 		fmt.Fprintf(e.stderr, "flowfed %s: %v\n", name, err)
+		if errors.Is(err, errInterrupted) {
+			return 130
+		}
 		var ue *usageError
 		if errors.As(err, &ue) {
 			fmt.Fprintf(e.stderr, "run 'flowfed %s --help' for usage\n", name)

@@ -55,14 +55,9 @@ func runFlows(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	for _, f := range fl.Args() {
-		if _, err := os.Stat(f); err != nil {
-			return err
-		}
-	}
 	var m pseudo.AddrMapper
+	var keyID keyvault.KeyID
 	if !*raw {
-		var keyID keyvault.KeyID
 		if m, keyID, err = addrMapper(e, &df, keyvault.KeyID{}, pseudo.ModeCryptoPAn); err != nil {
 			return err
 		}
@@ -77,7 +72,11 @@ func runFlows(ctx context.Context, e *env, args []string) error {
 		tw = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "START\tPROTO\tSRC\tDST\tPKTS>\tPKTS<\tBYTES>\tBYTES<\tSTATE\tHISTORY\tLABEL\tEVIDENCE")
 	case "jsonl":
-		js, err := json.Marshal(map[string]any{"flow_config": cfg, "pseudonymized": !*raw})
+		hdr := map[string]any{"flow_config": cfg, "pseudonymized": !*raw}
+		if !*raw {
+			hdr["key_id"], hdr["pseudo_mode"] = keyID.String(), string(pseudo.ModeCryptoPAn)
+		}
+		js, err := json.Marshal(hdr)
 		if err != nil {
 			return err
 		}
@@ -86,6 +85,9 @@ func runFlows(ctx context.Context, e *env, args []string) error {
 		out.WriteString(flow.ConnHeader(cfg, ','))
 	case "zeek":
 		out.WriteString(flow.ConnHeader(cfg, '\t'))
+		if !*raw {
+			fmt.Fprintf(out, "#flowfed-pseudo key=%s mode=%s\n", keyID, pseudo.ModeCryptoPAn)
+		}
 	}
 	var buf []byte
 	var werr error
@@ -114,10 +116,16 @@ func runFlows(ctx context.Context, e *env, args []string) error {
 			out.Write(buf)
 		}
 	}
+	failed := 0
 	for _, name := range fl.Args() {
 		stats, err := readFlows(ctx, name, cfg, progressLine(e), emit)
+		if ctx.Err() != nil {
+			return errInterrupted
+		}
 		if err != nil {
-			return err
+			failed++
+			fmt.Fprintf(e.stderr, "%s: %v\n", name, err)
+			continue
 		}
 		for _, d := range stats.Damage {
 			fmt.Fprintf(e.stderr, "%s: damage: %s x%d (first at byte %d)\n", name, d.Kind, d.Count, d.Offset)
@@ -129,7 +137,13 @@ func runFlows(ctx context.Context, e *env, args []string) error {
 	if werr != nil {
 		return werr
 	}
-	return out.Flush()
+	if err := out.Flush(); err != nil {
+		return err
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d files could not be read as captures (listed above)", failed, len(fl.Args()))
+	}
+	return nil
 }
 
 func protoName(p uint8) string {

@@ -48,11 +48,6 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 	if err != nil || !mode.FormatPreserving() {
 		return usagef("--mode: want cryptopan, ipcrypt-pfx or ipcrypt-det")
 	}
-	for _, f := range fl.Args() {
-		if _, err := os.Stat(f); err != nil {
-			return err
-		}
-	}
 	m, keyID, err := addrMapper(e, &df, keyvault.KeyID{}, mode)
 	if err != nil {
 		return err
@@ -65,9 +60,19 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 	opts := node.IngestOptions{Flow: cfg, Mapper: m, KeyID: keyID.String(), Mode: string(mode)}
 	opts.Progress = progressLine(e)
 	results, err := node.Ingest(ctx, st, fl.Args(), opts)
+	failed := 0
 	for _, r := range results {
+		if r.Err != nil {
+			failed++
+			fmt.Fprintf(e.stderr, "%s: not ingested: %v\n", r.File, r.Err)
+			continue
+		}
 		if r.Skipped {
-			fmt.Fprintf(e.stdout, "%s: already ingested (%d flows), skipped\n", r.File, r.Flows)
+			other := ""
+			if r.OtherSettings {
+				other = " under other flow settings, key or mode (a capture is ingested once)"
+			}
+			fmt.Fprintf(e.stdout, "%s: already ingested (%d flows)%s, skipped\n", r.File, r.Flows, other)
 			continue
 		}
 		fmt.Fprintf(e.stdout, "%s: %d packets, %d flows stored under %s\n", r.File, r.Packets, r.Flows, keyID)
@@ -75,7 +80,16 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintf(e.stdout, "%s: damage: %s x%d (first at byte %d)\n", r.File, d.Kind, d.Count, d.Offset)
 		}
 	}
-	return err
+	if err != nil && ctx.Err() != nil {
+		return errInterrupted
+	}
+	if err != nil {
+		return err
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d files could not be read as captures (listed above)", failed, len(results))
+	}
+	return nil
 }
 
 // loadFlowConfig reads flow-meter settings from a JSON file, or returns the

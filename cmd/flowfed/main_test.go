@@ -405,4 +405,19 @@ func TestIngestAndFlows(t *testing.T) {
 	if code, _, errs := c.run("", "ingest", filepath.Join(t.TempDir(), "missing.pcap")); code != 1 || !strings.Contains(errs, "no such file") {
 		t.Errorf("missing capture: exit %d %q", code, errs)
 	}
+	// A file that is no capture is reported; the captures after it are ingested.
+	bad := filepath.Join(t.TempDir(), "notes.pcap")
+	if err := os.WriteFile(bad, []byte("hello, these are notes\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	second := filepath.Join(t.TempDir(), "second.pcap")
+	testutil.WriteSynthCapture(t, second, 2)
+	code, out, errs := c.run("", "ingest", bad, second)
+	if code != 1 || !strings.Contains(errs, "notes.pcap: not ingested") || !strings.Contains(out, "second.pcap: ") || !strings.Contains(errs, "1 of 2 files") {
+		t.Errorf("ingest of a bad and a good file: exit %d\nstdout %s\nstderr %s", code, out, errs)
+	}
+	// The key ID travels with saved flows.
+	if js := c.must("", "flows", "--format", "jsonl", capPath); !strings.Contains(strings.SplitN(js, "\n", 2)[0], `"key_id":"ek_`) {
+		t.Errorf("jsonl header lacks the key ID: %s", strings.SplitN(js, "\n", 2)[0])
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"runtime/debug"
 
 	"github.com/flowfed/flowfed/keyvault"
@@ -12,6 +13,10 @@ import (
 // openVault unlocks the vault of a data directory, turning the common failures
 // into messages that say what to do.
 func openVault(e *env, df *dataFlags) (*keyvault.Vault, error) {
+	// Say a missing vault is missing before asking for its passphrase.
+	if _, err := os.Stat(df.vaultPath()); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no vault in %s: run 'flowfed init --dir %s' first", df.dir, df.dir)
+	}
 	pass, err := passphraseSource{file: df.passphraseFile, envVar: "FLOWFED_PASSPHRASE", label: "Vault passphrase"}.read(e)
 	if err != nil {
 		return nil, err

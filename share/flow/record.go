@@ -2,6 +2,7 @@ package flow
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/flowfed/flowfed/share/label"
@@ -123,6 +124,9 @@ func MapAddrLiterals(s string, m AddrMapper) string {
 	if !strings.ContainsAny(s, ".:") {
 		return s
 	}
+	if r, ok := mapReverseName(s, m); ok {
+		return r
+	}
 	var b strings.Builder
 	i := 0
 	for i < len(s) {
@@ -169,4 +173,74 @@ func mapToken(t string, m AddrMapper) string {
 		}
 	}
 	return t
+}
+
+// mapReverseName pseudonymizes a reverse-lookup name (…in-addr.arpa, …ip6.arpa),
+// whose labels spell an address or a prefix backwards. The address labels are
+// mapped as a prefix of that length (prefix-preserving mappers keep a prefix's
+// pseudonym a prefix of its members' pseudonyms). Labels beyond a full address,
+// as in RFC 2317 classless delegation ("70.64.2.6.216.in-addr.arpa"), are
+// mapped as the host part: each is replaced by the last octet of the pseudonym
+// of the network with that octet.
+func mapReverseName(s string, m AddrMapper) (string, bool) {
+	lower := strings.ToLower(strings.TrimSuffix(s, "."))
+	switch {
+	case strings.HasSuffix(lower, ".in-addr.arpa"):
+		labels := strings.Split(strings.TrimSuffix(lower, ".in-addr.arpa"), ".")
+		var oct []byte // in address order
+		for i := len(labels) - 1; i >= 0; i-- {
+			n, err := strconv.Atoi(labels[i])
+			if err != nil || n < 0 || n > 255 {
+				return "", false
+			}
+			oct = append(oct, byte(n))
+		}
+		if len(oct) == 0 {
+			return "", false
+		}
+		var a [4]byte
+		k := copy(a[:], oct)
+		p := m.Map(netip.AddrFrom4(a)).As4()
+		out := append([]byte(nil), p[:k]...)
+		// Extra labels (RFC 2317): map each as the last octet under the prefix.
+		for _, h := range oct[k:] {
+			a[3] = h
+			q := m.Map(netip.AddrFrom4(a)).As4()
+			out = append(out, q[3])
+		}
+		var b strings.Builder
+		for i := len(out) - 1; i >= 0; i-- {
+			b.WriteString(strconv.Itoa(int(out[i])))
+			b.WriteByte('.')
+		}
+		b.WriteString("in-addr.arpa")
+		return b.String(), true
+	case strings.HasSuffix(lower, ".ip6.arpa"):
+		labels := strings.Split(strings.TrimSuffix(lower, ".ip6.arpa"), ".")
+		if len(labels) == 0 || len(labels) > 32 {
+			return "", false
+		}
+		var a [16]byte
+		for i, l := range labels {
+			if len(l) != 1 {
+				return "", false
+			}
+			n, err := strconv.ParseUint(l, 16, 8)
+			if err != nil {
+				return "", false
+			}
+			pos := len(labels) - 1 - i // nibble index from the left
+			a[pos/2] |= byte(n) << (4 * (1 - pos%2))
+		}
+		p := m.Map(netip.AddrFrom16(a)).As16()
+		var b strings.Builder
+		for pos := len(labels) - 1; pos >= 0; pos-- {
+			nib := p[pos/2] >> (4 * (1 - pos%2)) & 0xf
+			b.WriteString(strconv.FormatUint(uint64(nib), 16))
+			b.WriteByte('.')
+		}
+		b.WriteString("ip6.arpa")
+		return b.String(), true
+	}
+	return "", false
 }
