@@ -26,7 +26,8 @@ current epoch key (which needs the vault) unless --raw is given; --raw is for th
 owner's local analysis and must not be shared.
 
 Formats: table (for people), jsonl (one JSON object per flow, after a first line
-with the flow-meter settings), csv and zeek (the columns of Zeek's conn.log).
+with the flow-meter settings), csv and zeek (the main columns of Zeek's conn.log:
+ts, uid, endpoints, proto, service, duration, bytes, conn_state, history, packets).
 
 Example:
   flowfed flows --dir ./node1 --format jsonl capture.pcapng > flows.jsonl
