@@ -28,6 +28,19 @@ paste <(printf '%s\n' "$samples") <($ff pseudo --no-header --mode ipcrypt-pfx <<
 say "only the key owner can reverse them (key and mode come from the header line)"
 $ff pseudo --reverse <<<"$pseud" | paste <(tail -n +2 <<<"$pseud") - | column -t
 
+say "a sample capture (synthetic, documentation addresses), shared securely"
+$ff synth --flows 30 "$dir/sample.pcap"
+$ff pcap anonymize "$dir/sample.pcap" "$dir/shareable.pcap"
+$ff pcap inspect "$dir/shareable.pcap"
+
+say "its flows with protocol labels, as the owner sees them (--raw) and as stored (pseudonymized)"
+$ff flows --raw "$dir/sample.pcap" | head -n 5
+$ff flows "$dir/sample.pcap" 2>/dev/null | head -n 5
+
+say "ingest: flows metered, pseudonymized and stored (a second run skips the same capture)"
+$ff ingest "$dir/sample.pcap"
+$ff ingest "$dir/sample.pcap"
+
 say "rotate: a new epoch key for new data; then shred the old one"
 $ff keys rotate
 $ff keys shred "$epoch" --yes

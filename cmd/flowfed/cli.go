@@ -56,6 +56,7 @@ func commands() []command {
 		{"keys", "list, rotate, shred, back up, restore keys; change the passphrase", runKeys},
 		{"pcap", "anonymize, restore or inspect packet captures for sharing", runPcap},
 		{"pseudo", "pseudonymize (or restore) addresses read one per line", runPseudo},
+		{"synth", "write a synthetic sample capture (documentation addresses)", runSynth},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -330,7 +330,7 @@ func TestHelpEverywhere(t *testing.T) {
 		{"help"}, {"init", "--help"}, {"pseudo", "--help"}, {"version", "--help"},
 		{"keys", "--help"}, {"keys", "list", "--help"}, {"keys", "rotate", "--help"},
 		{"keys", "shred", "--help"}, {"keys", "backup", "--help"}, {"keys", "restore", "--help"},
-		{"keys", "passwd", "--help"},
+		{"keys", "passwd", "--help"}, {"synth", "--help"}, {"ingest", "--help"}, {"flows", "--help"},
 	} {
 		code, out, errs := c.run("", args...)
 		if code != 0 || !strings.Contains(out, "Example") {

@@ -103,7 +103,7 @@ func TestImportDirection(t *testing.T) {
 		{"protocol", []string{"node", "cmd", "testnet", "keyvault"}},
 		{"node", []string{"cmd", "testnet"}},
 		{"testnet", []string{"cmd"}},
-		{"internal", []string{"node", "cmd", "testnet"}},
+		{"internal", []string{"node", "cmd"}},
 		{"proto", []string{"node", "protocol", "share", "policy", "keyvault", "cmd", "testnet", "internal"}},
 	}
 	for _, pi := range loadPackages(t) {

@@ -1,87 +1,28 @@
-// Package testutil holds helpers for flowfed's tests: synthetic captures made
-// from documentation-range addresses, so that tests need no outside data.
+// Package testutil holds helpers for flowfed's tests.
 package testutil
 
 import (
-	"net"
 	"net/netip"
 	"os"
 	"testing"
 
-	"github.com/google/gopacket"
-	"github.com/google/gopacket/layers"
-
-	"github.com/flowfed/flowfed/share/capture"
+	"github.com/flowfed/flowfed/testnet/synth"
 )
 
-// WriteSynthCapture writes a small Ethernet capture with TCP, UDP/DNS and IPv6
-// flows between documentation addresses, and returns the addresses it used.
+// WriteSynthCapture writes synth.WriteCapture's capture of the given number of
+// flow groups to path and returns the addresses it used.
 func WriteSynthCapture(t testing.TB, path string, flows int) []netip.Addr {
 	t.Helper()
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	w, err := capture.NewPcapWriter(f, capture.LinkType(1), 65535, true)
+	addrs, err := synth.WriteCapture(f, flows)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := int64(1_700_000_000_000_000_000)
-	var used []netip.Addr
-	write := func(ls ...gopacket.SerializableLayer) {
-		buf := gopacket.NewSerializeBuffer()
-		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
-			t.Fatal(err)
-		}
-		ts += 1_000_000
-		if err := w.WritePacket(capture.Packet{Data: buf.Bytes(), Timestamp: ts, OrigLen: len(buf.Bytes())}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
-	for i := range flows {
-		cli := net.IP{192, 0, 2, byte(1 + i%200)}
-		srv := net.IP{198, 51, 100, byte(1 + i%7)}
-		used = append(used, netip.AddrFrom4([4]byte(cli)), netip.AddrFrom4([4]byte(srv)))
-		port := layers.TCPPort(40000 + i)
-		for j, fl := range []struct{ syn, ack, fin, rev bool }{{syn: true}, {syn: true, ack: true, rev: true}, {ack: true}, {fin: true, ack: true}, {fin: true, ack: true, rev: true}, {ack: true}} {
-			ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: cli, DstIP: srv}
-			tcp := &layers.TCP{SrcPort: port, DstPort: 443, SYN: fl.syn, ACK: fl.ack, FIN: fl.fin, Seq: uint32(1000 + j), Window: 1000}
-			if fl.rev {
-				ip.SrcIP, ip.DstIP = srv, cli
-				tcp.SrcPort, tcp.DstPort = 443, port
-			}
-			_ = tcp.SetNetworkLayerForChecksum(ip)
-			write(eth, ip, tcp)
-		}
-		// A DNS query and its answer naming another documentation address.
-		ans := net.IP{203, 0, 113, byte(1 + i%50)}
-		used = append(used, netip.AddrFrom4([4]byte(ans)))
-		q := &layers.DNS{ID: uint16(i), RD: true, Questions: []layers.DNSQuestion{{Name: []byte("www.example.org"), Type: layers.DNSTypeA, Class: layers.DNSClassIN}}}
-		ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: cli, DstIP: srv}
-		udp := &layers.UDP{SrcPort: layers.UDPPort(50000 + i), DstPort: 53}
-		_ = udp.SetNetworkLayerForChecksum(ip)
-		write(eth, ip, udp, q)
-		r := &layers.DNS{ID: uint16(i), QR: true, RD: true, RA: true, Questions: q.Questions,
-			Answers: []layers.DNSResourceRecord{{Name: []byte("www.example.org"), Type: layers.DNSTypeA, Class: layers.DNSClassIN, TTL: 60, IP: ans}}}
-		ip2 := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: srv, DstIP: cli}
-		udp2 := &layers.UDP{SrcPort: 53, DstPort: layers.UDPPort(50000 + i)}
-		_ = udp2.SetNetworkLayerForChecksum(ip2)
-		write(eth, ip2, udp2, r)
-		// An IPv6 UDP exchange.
-		c6 := net.ParseIP("2001:db8::10").To16()
-		c6[15] = byte(i)
-		s6 := net.ParseIP("2001:db8:1::53").To16()
-		used = append(used, netip.AddrFrom16([16]byte(c6)), netip.AddrFrom16([16]byte(s6)))
-		eth6 := &layers.Ethernet{SrcMAC: eth.SrcMAC, DstMAC: eth.DstMAC, EthernetType: layers.EthernetTypeIPv6}
-		ip6 := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolUDP, SrcIP: c6, DstIP: s6}
-		u6 := &layers.UDP{SrcPort: 5000, DstPort: 9999}
-		_ = u6.SetNetworkLayerForChecksum(ip6)
-		write(eth6, ip6, u6, gopacket.Payload("hello"))
-	}
-	if err := w.Flush(); err != nil {
+	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return used
+	return addrs
 }
