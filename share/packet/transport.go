@@ -24,14 +24,15 @@ func (d *decoder) tcp(off int) {
 	p.Seq, p.Ack = be32(b, off+4), be32(b, off+8)
 	p.TCPFlags = b[off+13]
 	if hl > 20 {
-		p.TSOpt = tcpTimestamp(b, off+20, off+hl)
+		p.TSOpt = TCPTimestamp(b, off+20, off+hl)
 	}
 	d.payload(off + hl)
 }
 
-// tcpTimestamp returns the offset of the timestamp option among the TCP
-// options in b[o:end], or -1.
-func tcpTimestamp(b []byte, o, end int) int {
+// TCPTimestamp returns the offset of the timestamp option among the TCP
+// options in b[o:end], or -1. Packet.TSOpt holds it for the main TCP header;
+// this finds it in any other, such as one quoted by an ICMP error.
+func TCPTimestamp(b []byte, o, end int) int {
 	for o < end {
 		switch k := b[o]; k {
 		case 0: // end of option list

@@ -262,15 +262,7 @@ func options6(b []byte, s, e, base int, fl *fieldList, depth int) bool {
 	add := func(off, n int, k fieldKind) bool {
 		return fl.add(field{off: base + off, n: n, kind: k})
 	}
-	for o := s; o < e; {
-		if o+4 > e {
-			return false
-		}
-		code, l := be16(b, o), be16(b, o+2)
-		v := o + 4
-		if v+l > e {
-			return false
-		}
+	return walkTLV16(b, s, e, func(code, v, l int) bool {
 		ok := true
 		switch {
 		case code == 1 || code == 2: // client and server identifiers
@@ -308,29 +300,30 @@ func options6(b []byte, s, e, base int, fl *fieldList, depth int) bool {
 		case code == 79: // client link-layer address: hardware type, address
 			ok = l >= 2 && (l == 2 || add(v+2, l-2, fieldMAC))
 		}
-		if !ok {
-			return false
-		}
-		o = v + l
-	}
-	return true
+		return ok
+	})
 }
 
 // ntpServer records the address sub-options of a DHCPv6 NTP server option.
 func ntpServer(b []byte, s, e, base int, fl *fieldList) bool {
+	return walkTLV16(b, s, e, func(code, v, l int) bool {
+		return code != 1 && code != 2 || l == 16 && fl.add(field{off: base + v, n: 16, kind: fieldV6})
+	})
+}
+
+// walkTLV16 walks options of a 2-byte code and a 2-byte length, as DHCPv6 and
+// EDNS encode them, which must fill b[s:e] exactly. It calls fn with each
+// option's code, value offset and value length, and returns false when the
+// options overrun e or fn returns false.
+func walkTLV16(b []byte, s, e int, fn func(code, v, l int) bool) bool {
 	for o := s; o < e; {
 		if o+4 > e {
 			return false
 		}
 		code, l := be16(b, o), be16(b, o+2)
 		v := o + 4
-		if v+l > e {
+		if v+l > e || !fn(code, v, l) {
 			return false
-		}
-		if code == 1 || code == 2 {
-			if l != 16 || !fl.add(field{off: base + v, n: 16, kind: fieldV6}) {
-				return false
-			}
 		}
 		o = v + l
 	}

@@ -371,15 +371,7 @@ func (d *dnsParser) names(s, e, cnt int) bool {
 // bits are the pseudonym of the prefix.
 func (d *dnsParser) opt(s, e int) bool {
 	b := d.msg
-	for o := s; o < e; {
-		if o+4 > e {
-			return false
-		}
-		code, l := be16(b, o), be16(b, o+2)
-		v := o + 4
-		if v+l > e {
-			return false
-		}
+	return walkTLV16(b, s, e, func(code, v, l int) bool {
 		if code == ednsClientSubnet {
 			if l < 4 {
 				return false
@@ -401,9 +393,8 @@ func (d *dnsParser) opt(s, e int) bool {
 				return false
 			}
 		}
-		o = v + l
-	}
-	return true
+		return true
+	})
 }
 
 // ipseckey records the gateway of an IPSECKEY record (RFC 4025).

@@ -71,7 +71,7 @@ func compareRoundTrip(t *testing.T, name string, in, back []byte, opts Options) 
 		if !opts.KeepTCPOptions {
 			for _, h := range p.Headers[:p.N] {
 				if h.Kind == packet.TCP && !h.Partial && h.Len > 20 {
-					if o := tcpTimestamp(want, h.Off+20, min(h.End(), len(want))); o >= 0 {
+					if o := packet.TCPTimestamp(want, h.Off+20, min(h.End(), len(want))); o >= 0 {
 						// So is the checksum over them: TestChecksums checks it.
 						clear(want[o+2 : o+10])
 						copy(want[h.Off+16:h.Off+18], got[h.Off+16:])
@@ -134,30 +134,4 @@ func appFields(p *packet.Packet, data []byte, n int, m *mapper, fl *fieldList) i
 		}
 	}
 	return c
-}
-
-// tcpTimestamp returns the offset of a timestamp option (kind 8, length 10) among the
-// TCP options in b[o:end], or -1.
-func tcpTimestamp(b []byte, o, end int) int {
-	for o < end {
-		switch k := b[o]; k {
-		case 0:
-			return -1
-		case 1:
-			o++
-		default:
-			if o+2 > end {
-				return -1
-			}
-			l := int(b[o+1])
-			if l < 2 || o+l > end {
-				return -1
-			}
-			if k == 8 && l == 10 {
-				return o
-			}
-			o += l
-		}
-	}
-	return -1
 }
