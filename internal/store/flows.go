@@ -69,8 +69,33 @@ func (s *Store) PutFlows(ingest [32]byte, first uint64, recs []flow.Record, done
 // read transaction; fn must not call back into the store. It stops at fn's first
 // error and returns it.
 func (s *Store) ForEachFlow(fn func(*flow.Record) error) error {
+	return s.ForEachFlowFrom(func(_ string, r *flow.Record) error { return fn(r) })
+}
+
+// ForEachFlowFrom is ForEachFlow that also passes the name of the capture each
+// flow was ingested from (its file's base name, or the hash prefix when the
+// ingest record is missing).
+func (s *Store) ForEachFlowFrom(fn func(capture string, r *flow.Record) error) error {
 	return s.db.View(func(tx *bolt.Tx) error {
+		names := map[[16]byte]string{}
+		err := tx.Bucket(bucketIngests).ForEach(func(k, v []byte) error {
+			var r pb.IngestRecord
+			if len(k) == 32 && proto.Unmarshal(v, &r) == nil {
+				names[[16]byte(k[:16])] = r.Name
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 		return tx.Bucket(bucketFlows).ForEach(func(k, v []byte) error {
+			if len(k) != 24 {
+				return fmt.Errorf("%w: flow key %x", ErrCorrupt, k)
+			}
+			src, ok := names[[16]byte(k[:16])]
+			if !ok {
+				src = fmt.Sprintf("%x", k[:16])
+			}
 			var m pb.FlowRecord
 			if err := proto.Unmarshal(v, &m); err != nil {
 				return fmt.Errorf("%w: flow %x: %v", ErrCorrupt, k, err)
@@ -79,7 +104,7 @@ func (s *Store) ForEachFlow(fn func(*flow.Record) error) error {
 			if err != nil {
 				return fmt.Errorf("flow %x: %w", k, err)
 			}
-			return fn(&r)
+			return fn(src, &r)
 		})
 	})
 }

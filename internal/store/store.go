@@ -13,7 +13,7 @@ import (
 )
 
 // SchemaVersion is the version of the store layout this flowfed writes.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Bucket names. Every bucket is created by a migration.
 var (
@@ -42,6 +42,15 @@ var migrations = []func(tx *bolt.Tx) error{
 		var t [8]byte
 		binary.BigEndian.PutUint64(t[:], uint64(time.Now().UnixNano()))
 		return tx.Bucket(bucketMeta).Put(keyCreated, t[:])
+	},
+	// 1 → 2: the federation's artifacts and their bookkeeping.
+	func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketArtifacts, bucketArtIndex, bucketCursors, bucketChunks, bucketDatasets, bucketLedger, bucketPeers, bucketIndicators, bucketSightings, bucketAudit, bucketDeliveries, bucketErased} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
 	},
 }
 

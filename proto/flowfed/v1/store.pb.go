@@ -707,6 +707,354 @@ func (x *FlowRecord) GetIngestSha256() []byte {
 	return nil
 }
 
+// ArtifactRecord is one signed envelope held by the store: one this node
+// published or one received from a peer. The envelope bytes are kept exactly as
+// signed, so they can be verified again and forwarded unchanged.
+type ArtifactRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// publisher is the publisher's peer ID (binary form).
+	Publisher  []byte `protobuf:"bytes,1,opt,name=publisher,proto3" json:"publisher,omitempty"`
+	Seq        uint64 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	Kind       string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	ArtifactId string `protobuf:"bytes,4,opt,name=artifact_id,json=artifactId,proto3" json:"artifact_id,omitempty"`
+	Version    uint64 `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	Envelope   []byte `protobuf:"bytes,6,opt,name=envelope,proto3" json:"envelope,omitempty"`
+	// from is the peer it was received from (empty for our own).
+	From                []byte `protobuf:"bytes,7,opt,name=from,proto3" json:"from,omitempty"`
+	StoredUnixNano      int64  `protobuf:"varint,8,opt,name=stored_unix_nano,json=storedUnixNano,proto3" json:"stored_unix_nano,omitempty"`
+	RetainUntilUnixNano int64  `protobuf:"varint,9,opt,name=retain_until_unix_nano,json=retainUntilUnixNano,proto3" json:"retain_until_unix_nano,omitempty"`
+	Local               bool   `protobuf:"varint,10,opt,name=local,proto3" json:"local,omitempty"`
+	// usage is the artifact's usage policy as canonical JSON (share/usage).
+	Usage         string `protobuf:"bytes,11,opt,name=usage,proto3" json:"usage,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ArtifactRecord) Reset() {
+	*x = ArtifactRecord{}
+	mi := &file_flowfed_v1_store_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ArtifactRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ArtifactRecord) ProtoMessage() {}
+
+func (x *ArtifactRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_flowfed_v1_store_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ArtifactRecord.ProtoReflect.Descriptor instead.
+func (*ArtifactRecord) Descriptor() ([]byte, []int) {
+	return file_flowfed_v1_store_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ArtifactRecord) GetPublisher() []byte {
+	if x != nil {
+		return x.Publisher
+	}
+	return nil
+}
+
+func (x *ArtifactRecord) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *ArtifactRecord) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *ArtifactRecord) GetArtifactId() string {
+	if x != nil {
+		return x.ArtifactId
+	}
+	return ""
+}
+
+func (x *ArtifactRecord) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *ArtifactRecord) GetEnvelope() []byte {
+	if x != nil {
+		return x.Envelope
+	}
+	return nil
+}
+
+func (x *ArtifactRecord) GetFrom() []byte {
+	if x != nil {
+		return x.From
+	}
+	return nil
+}
+
+func (x *ArtifactRecord) GetStoredUnixNano() int64 {
+	if x != nil {
+		return x.StoredUnixNano
+	}
+	return 0
+}
+
+func (x *ArtifactRecord) GetRetainUntilUnixNano() int64 {
+	if x != nil {
+		return x.RetainUntilUnixNano
+	}
+	return 0
+}
+
+func (x *ArtifactRecord) GetLocal() bool {
+	if x != nil {
+		return x.Local
+	}
+	return false
+}
+
+func (x *ArtifactRecord) GetUsage() string {
+	if x != nil {
+		return x.Usage
+	}
+	return ""
+}
+
+// DatasetRecord is a built dataset: its canonical manifest (share/dataset) and
+// where it came from. The chunks are kept by hash in their own bucket.
+type DatasetRecord struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Id              string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Manifest        []byte                 `protobuf:"bytes,2,opt,name=manifest,proto3" json:"manifest,omitempty"`
+	CreatedUnixNano int64                  `protobuf:"varint,3,opt,name=created_unix_nano,json=createdUnixNano,proto3" json:"created_unix_nano,omitempty"`
+	// publisher is empty for datasets built here, else the peer that published it.
+	Publisher     []byte `protobuf:"bytes,4,opt,name=publisher,proto3" json:"publisher,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DatasetRecord) Reset() {
+	*x = DatasetRecord{}
+	mi := &file_flowfed_v1_store_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DatasetRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DatasetRecord) ProtoMessage() {}
+
+func (x *DatasetRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_flowfed_v1_store_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DatasetRecord.ProtoReflect.Descriptor instead.
+func (*DatasetRecord) Descriptor() ([]byte, []int) {
+	return file_flowfed_v1_store_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *DatasetRecord) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DatasetRecord) GetManifest() []byte {
+	if x != nil {
+		return x.Manifest
+	}
+	return nil
+}
+
+func (x *DatasetRecord) GetCreatedUnixNano() int64 {
+	if x != nil {
+		return x.CreatedUnixNano
+	}
+	return 0
+}
+
+func (x *DatasetRecord) GetPublisher() []byte {
+	if x != nil {
+		return x.Publisher
+	}
+	return nil
+}
+
+// PeerRecord is a member of the federation.
+type PeerRecord struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            []byte                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Org           string                 `protobuf:"bytes,2,opt,name=org,proto3" json:"org,omitempty"`
+	Groups        []string               `protobuf:"bytes,3,rep,name=groups,proto3" json:"groups,omitempty"`
+	Addrs         []string               `protobuf:"bytes,4,rep,name=addrs,proto3" json:"addrs,omitempty"`
+	AddedUnixNano int64                  `protobuf:"varint,5,opt,name=added_unix_nano,json=addedUnixNano,proto3" json:"added_unix_nano,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PeerRecord) Reset() {
+	*x = PeerRecord{}
+	mi := &file_flowfed_v1_store_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PeerRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PeerRecord) ProtoMessage() {}
+
+func (x *PeerRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_flowfed_v1_store_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PeerRecord.ProtoReflect.Descriptor instead.
+func (*PeerRecord) Descriptor() ([]byte, []int) {
+	return file_flowfed_v1_store_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *PeerRecord) GetId() []byte {
+	if x != nil {
+		return x.Id
+	}
+	return nil
+}
+
+func (x *PeerRecord) GetOrg() string {
+	if x != nil {
+		return x.Org
+	}
+	return ""
+}
+
+func (x *PeerRecord) GetGroups() []string {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+func (x *PeerRecord) GetAddrs() []string {
+	if x != nil {
+		return x.Addrs
+	}
+	return nil
+}
+
+func (x *PeerRecord) GetAddedUnixNano() int64 {
+	if x != nil {
+		return x.AddedUnixNano
+	}
+	return 0
+}
+
+// Delivery records that a peer acknowledged an artifact version with a signed
+// receipt.
+type Delivery struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Peer          []byte                 `protobuf:"bytes,1,opt,name=peer,proto3" json:"peer,omitempty"`
+	ArtifactId    string                 `protobuf:"bytes,2,opt,name=artifact_id,json=artifactId,proto3" json:"artifact_id,omitempty"`
+	Version       uint64                 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	UnixNano      int64                  `protobuf:"varint,4,opt,name=unix_nano,json=unixNano,proto3" json:"unix_nano,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Delivery) Reset() {
+	*x = Delivery{}
+	mi := &file_flowfed_v1_store_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Delivery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Delivery) ProtoMessage() {}
+
+func (x *Delivery) ProtoReflect() protoreflect.Message {
+	mi := &file_flowfed_v1_store_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
+func (*Delivery) Descriptor() ([]byte, []int) {
+	return file_flowfed_v1_store_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Delivery) GetPeer() []byte {
+	if x != nil {
+		return x.Peer
+	}
+	return nil
+}
+
+func (x *Delivery) GetArtifactId() string {
+	if x != nil {
+		return x.ArtifactId
+	}
+	return ""
+}
+
+func (x *Delivery) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *Delivery) GetUnixNano() int64 {
+	if x != nil {
+		return x.UnixNano
+	}
+	return 0
+}
+
 var File_flowfed_v1_store_proto protoreflect.FileDescriptor
 
 const file_flowfed_v1_store_proto_rawDesc = "" +
@@ -791,7 +1139,39 @@ const file_flowfed_v1_store_proto_rawDesc = "" +
 	"\x05label\x18\x14 \x01(\v2\x15.flowfed.v1.FlowLabelR\x05label\x12\x10\n" +
 	"\x03seq\x18\x15 \x01(\fR\x03seq\x12,\n" +
 	"\x12flow_config_digest\x18\x16 \x01(\tR\x10flowConfigDigest\x12#\n" +
-	"\ringest_sha256\x18\x17 \x01(\fR\fingestSha256B7Z5github.com/flowfed/flowfed/proto/flowfed/v1;flowfedv1b\x06proto3"
+	"\ringest_sha256\x18\x17 \x01(\fR\fingestSha256\"\xca\x02\n" +
+	"\x0eArtifactRecord\x12\x1c\n" +
+	"\tpublisher\x18\x01 \x01(\fR\tpublisher\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x12\n" +
+	"\x04kind\x18\x03 \x01(\tR\x04kind\x12\x1f\n" +
+	"\vartifact_id\x18\x04 \x01(\tR\n" +
+	"artifactId\x12\x18\n" +
+	"\aversion\x18\x05 \x01(\x04R\aversion\x12\x1a\n" +
+	"\benvelope\x18\x06 \x01(\fR\benvelope\x12\x12\n" +
+	"\x04from\x18\a \x01(\fR\x04from\x12(\n" +
+	"\x10stored_unix_nano\x18\b \x01(\x03R\x0estoredUnixNano\x123\n" +
+	"\x16retain_until_unix_nano\x18\t \x01(\x03R\x13retainUntilUnixNano\x12\x14\n" +
+	"\x05local\x18\n" +
+	" \x01(\bR\x05local\x12\x14\n" +
+	"\x05usage\x18\v \x01(\tR\x05usage\"\x85\x01\n" +
+	"\rDatasetRecord\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
+	"\bmanifest\x18\x02 \x01(\fR\bmanifest\x12*\n" +
+	"\x11created_unix_nano\x18\x03 \x01(\x03R\x0fcreatedUnixNano\x12\x1c\n" +
+	"\tpublisher\x18\x04 \x01(\fR\tpublisher\"\x84\x01\n" +
+	"\n" +
+	"PeerRecord\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\fR\x02id\x12\x10\n" +
+	"\x03org\x18\x02 \x01(\tR\x03org\x12\x16\n" +
+	"\x06groups\x18\x03 \x03(\tR\x06groups\x12\x14\n" +
+	"\x05addrs\x18\x04 \x03(\tR\x05addrs\x12&\n" +
+	"\x0fadded_unix_nano\x18\x05 \x01(\x03R\raddedUnixNano\"v\n" +
+	"\bDelivery\x12\x12\n" +
+	"\x04peer\x18\x01 \x01(\fR\x04peer\x12\x1f\n" +
+	"\vartifact_id\x18\x02 \x01(\tR\n" +
+	"artifactId\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x04R\aversion\x12\x1b\n" +
+	"\tunix_nano\x18\x04 \x01(\x03R\bunixNanoB7Z5github.com/flowfed/flowfed/proto/flowfed/v1;flowfedv1b\x06proto3"
 
 var (
 	file_flowfed_v1_store_proto_rawDescOnce sync.Once
@@ -805,29 +1185,33 @@ func file_flowfed_v1_store_proto_rawDescGZIP() []byte {
 	return file_flowfed_v1_store_proto_rawDescData
 }
 
-var file_flowfed_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_flowfed_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_flowfed_v1_store_proto_goTypes = []any{
-	(*IngestRecord)(nil),  // 0: flowfed.v1.IngestRecord
-	(*FlowConfig)(nil),    // 1: flowfed.v1.FlowConfig
-	(*FlowDirection)(nil), // 2: flowfed.v1.FlowDirection
-	(*FlowTunnel)(nil),    // 3: flowfed.v1.FlowTunnel
-	(*FlowLabel)(nil),     // 4: flowfed.v1.FlowLabel
-	(*FlowRecord)(nil),    // 5: flowfed.v1.FlowRecord
-	nil,                   // 6: flowfed.v1.IngestRecord.DamageEntry
-	nil,                   // 7: flowfed.v1.FlowLabel.EvidenceEntry
+	(*IngestRecord)(nil),   // 0: flowfed.v1.IngestRecord
+	(*FlowConfig)(nil),     // 1: flowfed.v1.FlowConfig
+	(*FlowDirection)(nil),  // 2: flowfed.v1.FlowDirection
+	(*FlowTunnel)(nil),     // 3: flowfed.v1.FlowTunnel
+	(*FlowLabel)(nil),      // 4: flowfed.v1.FlowLabel
+	(*FlowRecord)(nil),     // 5: flowfed.v1.FlowRecord
+	(*ArtifactRecord)(nil), // 6: flowfed.v1.ArtifactRecord
+	(*DatasetRecord)(nil),  // 7: flowfed.v1.DatasetRecord
+	(*PeerRecord)(nil),     // 8: flowfed.v1.PeerRecord
+	(*Delivery)(nil),       // 9: flowfed.v1.Delivery
+	nil,                    // 10: flowfed.v1.IngestRecord.DamageEntry
+	nil,                    // 11: flowfed.v1.FlowLabel.EvidenceEntry
 }
 var file_flowfed_v1_store_proto_depIdxs = []int32{
-	6, // 0: flowfed.v1.IngestRecord.damage:type_name -> flowfed.v1.IngestRecord.DamageEntry
-	7, // 1: flowfed.v1.FlowLabel.evidence:type_name -> flowfed.v1.FlowLabel.EvidenceEntry
-	3, // 2: flowfed.v1.FlowRecord.tunnel:type_name -> flowfed.v1.FlowTunnel
-	2, // 3: flowfed.v1.FlowRecord.orig:type_name -> flowfed.v1.FlowDirection
-	2, // 4: flowfed.v1.FlowRecord.resp:type_name -> flowfed.v1.FlowDirection
-	4, // 5: flowfed.v1.FlowRecord.label:type_name -> flowfed.v1.FlowLabel
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	10, // 0: flowfed.v1.IngestRecord.damage:type_name -> flowfed.v1.IngestRecord.DamageEntry
+	11, // 1: flowfed.v1.FlowLabel.evidence:type_name -> flowfed.v1.FlowLabel.EvidenceEntry
+	3,  // 2: flowfed.v1.FlowRecord.tunnel:type_name -> flowfed.v1.FlowTunnel
+	2,  // 3: flowfed.v1.FlowRecord.orig:type_name -> flowfed.v1.FlowDirection
+	2,  // 4: flowfed.v1.FlowRecord.resp:type_name -> flowfed.v1.FlowDirection
+	4,  // 5: flowfed.v1.FlowRecord.label:type_name -> flowfed.v1.FlowLabel
+	6,  // [6:6] is the sub-list for method output_type
+	6,  // [6:6] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_flowfed_v1_store_proto_init() }
@@ -841,7 +1225,7 @@ func file_flowfed_v1_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_flowfed_v1_store_proto_rawDesc), len(file_flowfed_v1_store_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
