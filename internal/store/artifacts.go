@@ -15,7 +15,7 @@ import (
 
 // Buckets of schema 2: the federation's artifacts and their bookkeeping.
 var (
-	bucketArtifacts  = []byte("artifacts")   // publisher key + seq → ArtifactRecord
+	bucketArtifacts  = []byte("artifacts")    // publisher key + seq → ArtifactRecord
 	bucketArtIndex   = []byte("artifact-ids") // artifact id → artifacts key of its newest version
 	bucketCursors    = []byte("cursors")      // publisher → last seq pulled
 	bucketChunks     = []byte("chunks")       // sha256 hex → bytes

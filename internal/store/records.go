@@ -292,7 +292,9 @@ func (s *Store) Peers() ([]Peer, error) {
 // (indicators and sightings by share/intel).
 
 // PutIndicators stores indicators (id → canonical encoding) in one transaction.
-func (s *Store) PutIndicators(vals map[string][]byte) error { return s.putBlobs(bucketIndicators, vals) }
+func (s *Store) PutIndicators(vals map[string][]byte) error {
+	return s.putBlobs(bucketIndicators, vals)
+}
 
 // Indicator returns one indicator's encoding.
 func (s *Store) Indicator(id string) ([]byte, error) { return s.blob(bucketIndicators, id) }
