@@ -50,13 +50,21 @@ type command struct {
 // commands lists every subcommand; one file per command holds its run function.
 func commands() []command {
 	return []command{
+		{"audit", "verify and read the hash-chained audit log; who received what", runAudit},
+		{"datasets", "build, list, show and export labeled, privacy-gated datasets", runDatasets},
+		{"erase", "erase artifacts, epochs or pseudonyms here and at every recipient", runErase},
 		{"flows", "print the flows of captures (pseudonymized) without storing them", runFlows},
 		{"ingest", "meter captures into pseudonymized flows in the node's store", runIngest},
 		{"init", "create a data directory, key vault and node identity", runInit},
 		{"keys", "list, rotate, shred, back up, restore keys; change the passphrase", runKeys},
 		{"pcap", "anonymize, restore or inspect packet captures for sharing", runPcap},
+		{"model", "train and evaluate a baseline protocol classifier on datasets", runModel},
+		{"peers", "list, add and remove the members of the federation", runPeers},
+		{"policy", "check, explain, preview, diff and apply the sharing policy", runPolicy},
 		{"pseudo", "pseudonymize (or restore) addresses read one per line", runPseudo},
+		{"run", "run the node: libp2p host, protocols, admin API, metrics", runRun},
 		{"synth", "write a synthetic sample capture (documentation addresses)", runSynth},
+		{"testnet", "run a federation of organisations on this machine, end to end", runTestnet},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -316,3 +316,38 @@ func flowFromProto(m *pb.FlowRecord) (flow.Record, error) {
 	r.ConfigDigest, r.KeyID = m.FlowConfigDigest, m.KeyId
 	return r, nil
 }
+
+// DeleteFlows deletes every stored flow for which match returns true, in one
+// transaction, and returns how many it deleted.
+func (s *Store) DeleteFlows(match func(*flow.Record) bool) (int, error) {
+	n := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketFlows)
+		var del [][]byte
+		err := b.ForEach(func(k, v []byte) error {
+			var m pb.FlowRecord
+			if err := proto.Unmarshal(v, &m); err != nil {
+				return fmt.Errorf("%w: flow %x: %v", ErrCorrupt, k, err)
+			}
+			r, err := flowFromProto(&m)
+			if err != nil {
+				return fmt.Errorf("flow %x: %w", k, err)
+			}
+			if match(&r) {
+				del = append(del, append([]byte(nil), k...))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range del {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(del)
+		return nil
+	})
+	return n, err
+}

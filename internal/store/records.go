@@ -20,6 +20,9 @@ type Dataset struct {
 	Manifest  []byte // canonical manifest (share/dataset)
 	Created   time.Time
 	Publisher string // empty for datasets built here
+	// Base is, for a recipient's version of a dataset built here, the id of
+	// the dataset it derives from.
+	Base string
 }
 
 // Chunk is one content-addressed piece of a dataset.
@@ -47,7 +50,7 @@ func (s *Store) PutDataset(d Dataset, chunks []Chunk, charge *Charge) error {
 	if d.Created.IsZero() {
 		d.Created = time.Now()
 	}
-	v, err := proto.Marshal(&pb.DatasetRecord{Id: d.ID, Manifest: d.Manifest, CreatedUnixNano: unixNano(d.Created), Publisher: []byte(d.Publisher)})
+	v, err := proto.Marshal(&pb.DatasetRecord{Id: d.ID, Manifest: d.Manifest, CreatedUnixNano: unixNano(d.Created), Publisher: []byte(d.Publisher), Base: d.Base})
 	if err != nil {
 		return fmt.Errorf("encoding dataset: %w", err)
 	}
@@ -129,7 +132,7 @@ func decodeDataset(k, v []byte) (Dataset, error) {
 	if err := proto.Unmarshal(v, &m); err != nil {
 		return Dataset{}, fmt.Errorf("%w: dataset %q: %v", ErrCorrupt, k, err)
 	}
-	return Dataset{ID: m.Id, Manifest: m.Manifest, Created: fromUnixNano(m.CreatedUnixNano), Publisher: string(m.Publisher)}, nil
+	return Dataset{ID: m.Id, Manifest: m.Manifest, Created: fromUnixNano(m.CreatedUnixNano), Publisher: string(m.Publisher), Base: m.Base}, nil
 }
 
 // Dataset returns a stored dataset by id.
@@ -386,4 +389,21 @@ func (s *Store) ForEachAudit(fn func(v []byte) error) error {
 	return s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketAudit).ForEach(func(_, v []byte) error { return fn(v) })
 	})
+}
+
+// DeleteIntel removes an indicator and the sightings stored under its id
+// prefix; ErrNotFound when there is no such indicator.
+func (s *Store) DeleteIntel(id string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketIndicators)
+		if b.Get([]byte(id)) == nil {
+			return fmt.Errorf("indicator %s: %w", id, ErrNotFound)
+		}
+		return b.Delete([]byte(id))
+	})
+}
+
+// DeleteSighting removes one sighting.
+func (s *Store) DeleteSighting(id string) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketSightings).Delete([]byte(id)) })
 }

@@ -845,7 +845,10 @@ type DatasetRecord struct {
 	Manifest        []byte                 `protobuf:"bytes,2,opt,name=manifest,proto3" json:"manifest,omitempty"`
 	CreatedUnixNano int64                  `protobuf:"varint,3,opt,name=created_unix_nano,json=createdUnixNano,proto3" json:"created_unix_nano,omitempty"`
 	// publisher is empty for datasets built here, else the peer that published it.
-	Publisher     []byte `protobuf:"bytes,4,opt,name=publisher,proto3" json:"publisher,omitempty"`
+	Publisher []byte `protobuf:"bytes,4,opt,name=publisher,proto3" json:"publisher,omitempty"`
+	// base is, for a recipient's version of a dataset built here (its
+	// pseudonymization domain, minimised), the id of the dataset it derives from.
+	Base          string `protobuf:"bytes,5,opt,name=base,proto3" json:"base,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -906,6 +909,13 @@ func (x *DatasetRecord) GetPublisher() []byte {
 		return x.Publisher
 	}
 	return nil
+}
+
+func (x *DatasetRecord) GetBase() string {
+	if x != nil {
+		return x.Base
+	}
+	return ""
 }
 
 // PeerRecord is a member of the federation.
@@ -1153,12 +1163,13 @@ const file_flowfed_v1_store_proto_rawDesc = "" +
 	"\x16retain_until_unix_nano\x18\t \x01(\x03R\x13retainUntilUnixNano\x12\x14\n" +
 	"\x05local\x18\n" +
 	" \x01(\bR\x05local\x12\x14\n" +
-	"\x05usage\x18\v \x01(\tR\x05usage\"\x85\x01\n" +
+	"\x05usage\x18\v \x01(\tR\x05usage\"\x99\x01\n" +
 	"\rDatasetRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bmanifest\x18\x02 \x01(\fR\bmanifest\x12*\n" +
 	"\x11created_unix_nano\x18\x03 \x01(\x03R\x0fcreatedUnixNano\x12\x1c\n" +
-	"\tpublisher\x18\x04 \x01(\fR\tpublisher\"\x84\x01\n" +
+	"\tpublisher\x18\x04 \x01(\fR\tpublisher\x12\x12\n" +
+	"\x04base\x18\x05 \x01(\tR\x04base\"\x84\x01\n" +
 	"\n" +
 	"PeerRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\fR\x02id\x12\x10\n" +

@@ -1,0 +1,199 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/flowfed/flowfed/internal/store"
+	"github.com/flowfed/flowfed/protocol"
+)
+
+// Artifact kinds.
+const (
+	KindDataset   = "dataset"
+	KindIndicator = "indicator"
+	KindSighting  = "sighting"
+	KindTombstone = "tombstone"
+)
+
+// backend is the node as the protocol service sees it.
+type backend Node
+
+func (b *backend) node() *Node { return (*Node)(b) }
+
+func (b *backend) IsMember(p peer.ID) bool { return b.node().IsMember(p) }
+
+func (b *backend) Head() uint64 {
+	seq, err := b.st.OwnSeq()
+	if err != nil {
+		b.log.Error("reading own sequence", "err", err)
+	}
+	return seq
+}
+
+func (b *backend) After(_ context.Context, after uint64, limit int) ([]protocol.Envelope, uint64, error) {
+	arts, err := b.st.ArtifactsAfter(string(b.id), after, limit)
+	if err != nil {
+		return nil, after, err
+	}
+	envs := make([]protocol.Envelope, 0, len(arts))
+	next := after
+	for _, a := range arts {
+		e, err := protocol.UnmarshalEnvelope(a.Envelope)
+		if err != nil {
+			return nil, after, fmt.Errorf("stored envelope %d: %w", a.Seq, err)
+		}
+		envs = append(envs, e)
+		next = a.Seq
+	}
+	return envs, next, nil
+}
+
+func (b *backend) Chunk(_ context.Context, requester peer.ID, hash string) ([]byte, error) {
+	if !b.node().IsMember(requester) {
+		return nil, protocol.ErrNotMember
+	}
+	data, err := b.st.Chunk(hash)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, protocol.ErrNotFound
+	}
+	return data, err
+}
+
+func (b *backend) Delivered(p peer.ID, envs []protocol.Envelope, _ protocol.Receipt) error {
+	now := b.now()
+	for _, e := range envs {
+		if err := b.st.PutDelivery(e.ArtifactID, e.Version, string(p), now); err != nil {
+			return err
+		}
+		b.stats.sent.Add(1)
+	}
+	return b.node().audit(auditRecord{Kind: "delivery", Peer: p.String(), Count: len(envs)})
+}
+
+func (b *backend) Accept(ctx context.Context, from peer.ID, e protocol.Envelope) error {
+	n := b.node()
+	err := n.accept(ctx, from, e)
+	switch {
+	case err == nil:
+		n.stats.received.Add(1)
+	case errors.Is(err, protocol.ErrDuplicate):
+	default:
+		n.stats.rejected.Add(1)
+		n.log.Warn("artifact rejected", "publisher", e.Publisher.String(), "kind", e.Kind, "id", e.ArtifactID, "err", err)
+	}
+	return err
+}
+
+func (b *backend) Cursor(publisher peer.ID) (uint64, error) { return b.st.Cursor(string(publisher)) }
+
+func (b *backend) SetCursor(publisher peer.ID, seq uint64) error {
+	return b.st.SetCursor(string(publisher), seq)
+}
+
+func (b *backend) Notified(publisher peer.ID, head uint64) {
+	n := b.node()
+	n.mu.Lock()
+	if head > n.heads[publisher] {
+		n.heads[publisher] = head
+	}
+	n.mu.Unlock()
+	n.schedulePull(publisher)
+}
+
+// accept stores a verified envelope from a member, with its provenance and
+// usage policy, and acts on its kind.
+func (n *Node) accept(ctx context.Context, from peer.ID, e protocol.Envelope) error {
+	if e.Usage.Expired(n.now()) {
+		return fmt.Errorf("%s %s: retention ended %s", e.Kind, e.ArtifactID, e.Usage.RetainUntil.Format(time.RFC3339))
+	}
+	raw, err := protocol.MarshalEnvelope(e)
+	if err != nil {
+		return err
+	}
+	use, _ := json.Marshal(e.Usage)
+	a := store.Artifact{
+		Publisher: string(e.Publisher), Seq: e.Seq, Kind: e.Kind, ID: e.ArtifactID, Version: e.Version,
+		Envelope: raw, From: string(from), RetainUntil: e.Usage.RetainUntil, Usage: string(use),
+	}
+	switch e.Kind {
+	case KindTombstone:
+		return n.acceptTombstone(e, a)
+	case KindDataset, KindIndicator, KindSighting:
+	default:
+		return fmt.Errorf("%w: unknown artifact kind %q", protocol.ErrMalformed, e.Kind)
+	}
+	if err := n.acceptCheck(from, &e); err != nil {
+		return err
+	}
+	// Decode the payload before storing anything, so a malformed artifact
+	// leaves no trace.
+	apply, err := n.payloadApplier(e)
+	if err != nil {
+		return err
+	}
+	stored, err := n.st.PutArtifact(a)
+	if err != nil {
+		if errors.Is(err, store.ErrNotOriginator) {
+			return fmt.Errorf("%w: %v", protocol.ErrNotOriginator, err)
+		}
+		if errors.Is(err, store.ErrStale) || errors.Is(err, store.ErrErased) {
+			return fmt.Errorf("%w: %v", protocol.ErrDuplicate, err)
+		}
+		return err
+	}
+	if !stored {
+		return protocol.ErrDuplicate
+	}
+	if err := apply(ctx); err != nil {
+		return err
+	}
+	return n.audit(auditRecord{Kind: "ingress", Artifact: e.ArtifactID, Version: e.Version, Peer: from.String(), Decision: "accept"})
+}
+
+// jsonUnmarshalStrict decodes one JSON object, refusing unknown fields and
+// trailing data.
+func jsonUnmarshalStrict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data")
+	}
+	return nil
+}
+
+// tombstone is the payload of a tombstone: which artifact it ends and why.
+type tombstone struct {
+	Artifact string `json:"artifact"`
+	Reason   string `json:"reason"` // revoked, erased, expired
+}
+
+func (n *Node) acceptTombstone(e protocol.Envelope, a store.Artifact) error {
+	t, err := decodeTombstone(e.Payload)
+	if err != nil {
+		return err
+	}
+	if old, err := n.st.Artifact(t.Artifact); err == nil && old.Publisher != string(e.Publisher) {
+		return fmt.Errorf("%w: tombstone of %s by another publisher", protocol.ErrNotOriginator, t.Artifact)
+	}
+	stored, err := n.st.PutArtifact(a)
+	if err != nil {
+		return err
+	}
+	if !stored {
+		return protocol.ErrDuplicate
+	}
+	if err := n.removeArtifact(t.Artifact, a.Envelope); err != nil {
+		return err
+	}
+	return n.audit(auditRecord{Kind: "erasure", Artifact: t.Artifact, Peer: e.Publisher.String(), Reason: t.Reason})
+}

@@ -1,0 +1,71 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/flowfed/flowfed/keyvault"
+	"github.com/flowfed/flowfed/share/intel"
+	"github.com/flowfed/flowfed/share/pseudo"
+	"github.com/flowfed/flowfed/share/usage"
+)
+
+// AddrMapper derives the address pseudonymizer of the epoch key in force at
+// now (or of the key id when given) for mode, and returns it with the key's
+// ID. The key bytes are cleared once the mapper holds its expanded form.
+func AddrMapper(v *keyvault.Vault, mode pseudo.Mode, id keyvault.KeyID, now time.Time) (pseudo.AddrMapper, keyvault.KeyID, error) {
+	if !mode.FormatPreserving() {
+		return nil, keyvault.KeyID{}, fmt.Errorf("pseudonymization mode %s: want cryptopan, ipcrypt-pfx or ipcrypt-det", mode)
+	}
+	var ek keyvault.EpochKey
+	var err error
+	if id.IsZero() {
+		ek, err = v.EpochFor(now)
+	} else {
+		ek, err = v.Key(id)
+	}
+	if err != nil {
+		return nil, keyvault.KeyID{}, err
+	}
+	key := ek.PseudoKey(string(mode), mode.KeySize())
+	defer clear(key)
+	m, err := pseudo.NewAddrMapper(mode, key, pseudo.WithPrefixCache(4096))
+	if err != nil {
+		return nil, keyvault.KeyID{}, err
+	}
+	return m, ek.ID(), nil
+}
+
+// Ingest meters captures into pseudonymized flows in the node's store, under
+// the epoch key in force now and the configured pseudonymization mode.
+func (n *Node) Ingest(ctx context.Context, files []string) ([]IngestResult, error) {
+	mode, err := pseudo.ParseMode(n.cfg.PseudoMode)
+	if err != nil {
+		return nil, fmt.Errorf("%w: pseudo_mode: %v", ErrConfig, err)
+	}
+	m, keyID, err := AddrMapper(n.vault, mode, keyvault.KeyID{}, n.now())
+	if err != nil {
+		return nil, err
+	}
+	return Ingest(ctx, n.st, files, IngestOptions{Mapper: m, KeyID: keyID.String(), Mode: string(mode)})
+}
+
+// NewIndicator makes an indicator of this organisation: canonical value and
+// deterministic id, origin, creation and validity from at, and the default
+// usage policy (callers adjust it).
+func NewIndicator(typ, value, org string, at time.Time) (intel.Indicator, error) {
+	t, err := intel.ParseType(typ)
+	if err != nil {
+		return intel.Indicator{}, err
+	}
+	ind, err := intel.NewIndicator(t, value)
+	if err != nil {
+		return intel.Indicator{}, err
+	}
+	at = at.UTC()
+	ind.Origin, ind.OriginName = org, org
+	ind.Created, ind.Modified, ind.ValidFrom = at, at, at
+	ind.Policy = usage.Default()
+	return ind, nil
+}

@@ -1,0 +1,246 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/flowfed/flowfed/internal/store"
+	"github.com/flowfed/flowfed/policy"
+	"github.com/flowfed/flowfed/protocol"
+	"github.com/flowfed/flowfed/share/dataset"
+)
+
+// PolicyFile is the sharing policy's name in the data directory when it was
+// applied with 'flowfed policy apply'.
+const PolicyFile = "policy.yaml"
+
+// policyPath is the policy file in force: the config's policy_file, else
+// policy.yaml in the data directory when present, else none.
+func policyPath(dir string, cfg Config) string {
+	if cfg.PolicyFile != "" {
+		if filepath.IsAbs(cfg.PolicyFile) {
+			return cfg.PolicyFile
+		}
+		return filepath.Join(dir, cfg.PolicyFile)
+	}
+	p := filepath.Join(dir, PolicyFile)
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	return ""
+}
+
+// LoadPolicy reads the policy in force for a data directory; nil without one.
+func LoadPolicy(dir string, cfg Config) (*policy.Policy, error) {
+	path := policyPath(dir, cfg)
+	if path == "" {
+		return nil, nil
+	}
+	p, err := policy.Load(path)
+	if err != nil {
+		return nil, fmt.Errorf("sharing policy: %w", err)
+	}
+	return p, nil
+}
+
+// ErrPolicyRejected is wrapped when the ingress rules refuse an artifact.
+var ErrPolicyRejected = errors.New("refused by the sharing policy")
+
+// decider is the node's egress hook: the sharing policy when one is in force
+// (every decision recorded in the audit chain), else the protocol's default.
+type decider struct {
+	n   *Node
+	pol atomic.Pointer[policy.Policy]
+}
+
+func (d *decider) Version() string {
+	if p := d.pol.Load(); p != nil {
+		return p.Version()
+	}
+	return "default"
+}
+
+func (d *decider) Decide(p peer.ID, e *protocol.Envelope) (protocol.Decision, error) {
+	pol := d.pol.Load()
+	if pol == nil {
+		dec, err := protocol.DefaultDecider{}.Decide(p, e)
+		if err == nil {
+			err = d.n.audit(auditRecord{Kind: policy.AuditEgress, Artifact: policy.ArtifactRef(e.Kind, e.ArtifactID), Version: e.Version,
+				Peer: p.String(), Rule: dec.Rule, Decision: verdict(dec.Allow), Reason: dec.Reason})
+		}
+		return dec, err
+	}
+	a := d.n.policyArtifact(e)
+	pp := policy.Peer{ID: p.String()}
+	if m, ok := pol.Peer(p.String()); ok {
+		pp = m
+	}
+	dec := pol.Decide(pp, a)
+	entry := pol.Entry(policy.Egress, d.n.now(), pp, a, dec)
+	if err := d.n.appendEntry(entry); err != nil {
+		return protocol.Decision{}, err
+	}
+	out := protocol.Decision{Allow: dec.Allow, Rule: dec.Rule, Reason: dec.Reason}
+	if !dec.Allow || e.Publisher != d.n.id {
+		return out, nil
+	}
+	// What leaves is the artifact as this recipient may have it: a dataset
+	// in the recipient's pseudonymization domain, minimised as the rules
+	// say, and any artifact under the narrowed usage policy.
+	use := dec.Usage.Seal(e.Created)
+	narrower := use.String() != e.Usage.String()
+	switch {
+	case e.Kind == KindDataset && (dec.Domain != d.n.ownDomain() || !dec.Minimise.IsNone() || narrower):
+		v, err := d.n.datasetVariant(e, dec.Domain, dec.Minimise, use)
+		if err != nil {
+			out.Allow = false
+			out.Reason = fmt.Sprintf("%s; the dataset cannot be prepared for domain %s: %v", dec.Reason, dec.Domain, err)
+			return out, nil
+		}
+		out.Envelope = v
+	case narrower:
+		v, err := protocol.Seal(d.n.key, protocol.Envelope{Kind: e.Kind, ArtifactID: e.ArtifactID, Version: e.Version,
+			Payload: e.Payload, Seq: e.Seq, Created: e.Created, Usage: use})
+		if err != nil {
+			return protocol.Decision{}, err
+		}
+		out.Envelope = &v
+	}
+	return out, nil
+}
+
+func verdict(allow bool) string {
+	if allow {
+		return policy.DecisionAllow
+	}
+	return policy.DecisionDeny
+}
+
+// ownDomain is the pseudonymization domain the node's own data is in.
+func (n *Node) ownDomain() string { return "peer:" + n.id.String() }
+
+// policyArtifact describes an envelope for a policy decision.
+func (n *Node) policyArtifact(e *protocol.Envelope) policy.Artifact {
+	org := ""
+	if e.Publisher == n.id {
+		org = n.cfg.Org
+	} else if m, ok := n.Member(e.Publisher); ok {
+		org = m.Org
+	}
+	return envelopeArtifact(e, e.Publisher == n.id, org)
+}
+
+func envelopeArtifact(e *protocol.Envelope, local bool, org string) policy.Artifact {
+	a := policy.Artifact{Kind: e.Kind, ID: e.ArtifactID, Version: e.Version, Origin: e.Publisher.String(), OriginOrg: org, Local: local, Usage: e.Usage}
+	if e.Kind == KindDataset {
+		if m, err := dataset.DecodeManifest(e.Payload); err == nil {
+			a.K = m.K
+		}
+	}
+	return a
+}
+
+// PolicyArtifact describes a stored artifact for a policy decision; members
+// give the organisation of its publisher.
+func PolicyArtifact(a store.Artifact, members []store.Peer) (policy.Artifact, error) {
+	e, err := protocol.UnmarshalEnvelope(a.Envelope)
+	if err != nil {
+		return policy.Artifact{}, fmt.Errorf("artifact %s: %w", a.ID, err)
+	}
+	org := ""
+	for _, m := range members {
+		if m.ID == a.Publisher {
+			org = m.Org
+		}
+	}
+	return envelopeArtifact(&e, a.Local, org), nil
+}
+
+// appendEntry links a policy audit entry into the chain.
+func (n *Node) appendEntry(e policy.AuditEntry) error {
+	return n.st.AppendAudit(func(prevBytes []byte) ([]byte, error) {
+		var prev *policy.AuditEntry
+		if prevBytes != nil {
+			p, err := policy.DecodeEntry(prevBytes)
+			if err != nil {
+				return nil, fmt.Errorf("audit chain: last entry: %w", err)
+			}
+			prev = &p
+		}
+		return policy.EncodeEntry(policy.Chain(prev, e)), nil
+	})
+}
+
+// SetPolicy puts a new sharing policy in force (nil: the default) and
+// records it in the audit chain.
+func (n *Node) SetPolicy(p *policy.Policy) error {
+	d, ok := n.dec.(*decider)
+	if !ok {
+		return errors.New("this node's egress decisions are fixed by its embedder")
+	}
+	d.pol.Store(p)
+	return n.audit(auditRecord{Kind: policy.AuditPolicy, Decision: "applied", Reason: "policy " + d.Version()})
+}
+
+// acceptCheck applies the ingress rules of the policy to an envelope from a
+// member; without a policy everything verified is accepted.
+func (n *Node) acceptCheck(from peer.ID, e *protocol.Envelope) error {
+	d, ok := n.dec.(*decider)
+	if !ok {
+		return nil
+	}
+	pol := d.pol.Load()
+	if pol == nil {
+		return nil
+	}
+	a := n.policyArtifact(e)
+	pp := policy.Peer{ID: from.String()}
+	if m, ok := pol.Peer(from.String()); ok {
+		pp = m
+	}
+	dec := pol.Accept(pp, a)
+	if err := n.appendEntry(pol.Entry(policy.Ingress, n.now(), pp, a, dec)); err != nil {
+		return err
+	}
+	if !dec.Allow {
+		return fmt.Errorf("%w: ingress policy %s: %s", ErrPolicyRejected, dec.Rule, dec.Reason)
+	}
+	return nil
+}
+
+// ApplyPolicy validates a policy source and puts it in force atomically: the
+// file is written to the data directory through a temporary name, the running
+// decider switches to it, and the change is recorded in the audit chain. It
+// returns the policy's version.
+func (n *Node) ApplyPolicy(name string, src []byte) (string, error) {
+	p, err := policy.Parse(name, src)
+	if err != nil {
+		return "", err
+	}
+	if err := writeFileAtomic(filepath.Join(n.dir, PolicyFile), src, 0o600); err != nil {
+		return "", err
+	}
+	if err := n.SetPolicy(p); err != nil {
+		return "", err
+	}
+	return p.Version(), nil
+}
+
+// ApplyPolicyOffline is ApplyPolicy on a data directory whose node is not
+// running: the file is put in place and the change recorded in the store.
+func ApplyPolicyOffline(dir string, st *store.Store, name string, src []byte, now time.Time) (string, error) {
+	p, err := policy.Parse(name, src)
+	if err != nil {
+		return "", err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, PolicyFile), src, 0o600); err != nil {
+		return "", err
+	}
+	return p.Version(), appendAudit(st, now, p.Version(), auditRecord{Kind: policy.AuditPolicy, Decision: "applied", Reason: "policy " + p.Version()})
+}

@@ -1,0 +1,281 @@
+package testnet
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/flowfed/flowfed/node"
+	"github.com/flowfed/flowfed/policy"
+	"github.com/flowfed/flowfed/share/dataset"
+	"github.com/flowfed/flowfed/share/flow"
+	"github.com/flowfed/flowfed/share/intel"
+	"github.com/flowfed/flowfed/share/usage"
+	"github.com/flowfed/flowfed/testnet/synth"
+)
+
+// fakeClock is a clock the test moves forward.
+type fakeClock struct{ off atomic.Int64 }
+
+func (c *fakeClock) now() time.Time          { return time.Now().Add(time.Duration(c.off.Load())) }
+func (c *fakeClock) advance(d time.Duration) { c.off.Add(int64(d)) }
+
+// policyNet is four nodes: A publishes under a policy; B (ORG-B) and C (of
+// A's own organisation ORG-A) are in group alpha; D (ORG-D) is in group beta
+// and declares only the purpose marketing.
+func policyNet(t *testing.T, clock *fakeClock) *Net {
+	t.Helper()
+	return New(t, 4, func(o *Options) {
+		o.Orgs = []string{"ORG-A", "ORG-B", "ORG-A-lab", "ORG-D"}
+		o.Now = clock.now
+	})
+}
+
+func policySource(net *Net, datasetDomain string) []byte {
+	a, b, c, d := net.Nodes[0], net.Nodes[1], net.Nodes[2], net.Nodes[3]
+	dom := ""
+	if datasetDomain != "" {
+		dom = "\n    domain: " + datasetDomain
+	}
+	return fmt.Appendf(nil, `version: 1
+self: {id: %s, org: ORG-A}
+groups:
+  - name: alpha
+  - name: beta
+peers:
+  - {id: %s, org: ORG-B, groups: [alpha], purposes: [research, detection]}
+  - {id: %s, org: ORG-A, groups: [alpha], purposes: [research, detection]}
+  - {id: %s, org: ORG-D, groups: [beta], purposes: [marketing]}
+egress:
+  - name: alpha-all
+    effect: permit
+    to: {groups: [alpha]}
+    kinds: [indicator, tombstone]
+    tlp: AMBER+STRICT
+  - name: alpha-datasets
+    effect: permit
+    to: {groups: [alpha]}
+    kinds: [dataset]
+    tlp: AMBER%s
+  - name: green-community
+    effect: permit
+    to: all
+    kinds: [indicator, tombstone]
+    tlp: GREEN
+`, a.ID(), b.ID(), c.ID(), d.ID(), dom)
+}
+
+func holds(t *testing.T, n *Node, publisher *Node, ind intel.Indicator) bool {
+	t.Helper()
+	_, err := n.Store().Indicator(node.IndicatorArtifact(ind.ID, publisher.ID()))
+	return err == nil
+}
+
+func mkInd(t *testing.T, value string, tlp usage.TLP, purposes ...string) intel.Indicator {
+	t.Helper()
+	ind, err := node.NewIndicator("domain", value, "ORG-A", time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(purposes) == 0 {
+		purposes = []string{"research"}
+	}
+	ind.Policy = usage.Policy{TLP: tlp, Purposes: purposes, RetentionDays: 30}
+	return ind
+}
+
+func TestPolicyScenarios(t *testing.T) {
+	clock := &fakeClock{}
+	net := policyNet(t, clock)
+	a, b, c, d := net.Nodes[0], net.Nodes[1], net.Nodes[2], net.Nodes[3]
+	ctx := context.Background()
+	if _, err := a.ApplyPolicy("a.yaml", policySource(net, "")); err != nil {
+		t.Fatal(err)
+	}
+	amber := mkInd(t, "amber.example.net", usage.Amber)
+	strict := mkInd(t, "strict.example.net", usage.AmberStrict)
+	red := mkInd(t, "red.example.net", usage.Red)
+	green := mkInd(t, "green.example.net", usage.Green)
+	marketing := mkInd(t, "market.example.net", usage.Green, "marketing")
+	short := mkInd(t, "short.example.net", usage.Green)
+	short.Policy.RetentionDays = 1
+	if _, err := a.PublishIndicators(ctx, []intel.Indicator{amber, strict, red, green, marketing, short}); err != nil {
+		t.Fatal(err)
+	}
+	// B (alpha): amber, green, short. C (alpha, same org): also strict.
+	// D: nothing, not even GREEN (it declares no matching purpose), except
+	// the marketing indicator, whose purpose it declares.
+	waitCount(t, b, a, 3)
+	waitCount(t, c, a, 4)
+	waitCount(t, d, a, 1)
+	want := map[*Node][]intel.Indicator{b: {amber, green, short}, c: {amber, strict, green, short}, d: {marketing}}
+	for n, inds := range want {
+		for _, ind := range inds {
+			if !holds(t, n, a, ind) {
+				t.Errorf("%s lacks %s", n.Org, ind.Value)
+			}
+		}
+	}
+	for _, n := range []*Node{b, c, d} {
+		if holds(t, n, a, red) {
+			t.Errorf("%s holds the TLP:RED indicator", n.Org)
+		}
+	}
+	if holds(t, b, a, strict) || holds(t, d, a, strict) {
+		t.Error("TLP:AMBER+STRICT reached another organisation")
+	}
+	if holds(t, d, a, amber) {
+		t.Error("TLP:AMBER reached a peer outside the group")
+	}
+	// Recipients never forward: reshare none is never widened.
+	for _, n := range []*Node{b, c, d} {
+		if st, _ := n.Status(); st.Head != 0 {
+			t.Errorf("%s published %d artifacts it received", n.Org, st.Head)
+		}
+	}
+
+	// Retention: one day later every copy of the one-day indicator goes.
+	clock.advance(25 * time.Hour)
+	for _, n := range net.Nodes {
+		if _, err := n.Reap(); err != nil {
+			t.Fatal(err)
+		}
+		if holds(t, n, a, short) {
+			t.Errorf("%s still holds an expired indicator", n.Org)
+		}
+	}
+
+	// Erasure of the AMBER indicator reaches every recipient, who
+	// acknowledges it.
+	res, err := a.Erase(ctx, node.EraseRequest{Artifact: node.IndicatorArtifact(amber.ID, a.ID()), Reason: "test"})
+	if err != nil || len(res.Revoked) != 1 {
+		t.Fatalf("erase = %+v, %v", res, err)
+	}
+	err = WaitFor(ctx, 30*time.Second, "erasure at every recipient", func() (bool, error) {
+		return !holds(t, b, a, amber) && !holds(t, c, a, amber), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = WaitFor(ctx, 30*time.Second, "acknowledgements", func() (bool, error) {
+		ss, err := node.EraseStatus(a.Store())
+		return err == nil && len(ss) == 1 && len(ss[0].Recipients) == 2 && len(ss[0].Outstanding) == 0, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := node.AuditLog(a.Store())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := policy.VerifyChain(log); err != nil {
+		t.Fatal(err)
+	}
+	egress := 0
+	for _, e := range log {
+		if e.Kind == policy.AuditEgress {
+			egress++
+			if e.PolicyVersion == "" || e.Rule == "" {
+				t.Errorf("egress entry without policy version or rule: %+v", e)
+			}
+		}
+	}
+	if egress < 3*6 {
+		t.Errorf("%d egress decisions recorded, want one per peer and artifact (≥ 18)", egress)
+	}
+}
+
+// srcSet returns the source pseudonyms of the flows dataset a node received
+// from publisher.
+func srcSet(t *testing.T, n, publisher *Node) map[netip.Addr]bool {
+	t.Helper()
+	var set map[netip.Addr]bool
+	err := WaitFor(context.Background(), 30*time.Second, n.Org+" to complete the dataset", func() (bool, error) {
+		ds, err := node.Datasets(n.Store())
+		if err != nil {
+			return false, err
+		}
+		for _, d := range ds {
+			if d.Publisher != string(publisher.ID()) || !d.Complete() {
+				continue
+			}
+			m, content, err := node.LoadDataset(n.Store(), d.Manifest.ID)
+			if err != nil {
+				return false, err
+			}
+			set = map[netip.Addr]bool{}
+			for r, err := range dataset.Records(m, content) {
+				if err != nil {
+					return false, err
+				}
+				set[r.Src] = true
+			}
+			return true, nil
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
+}
+
+func TestPerRecipientPseudonymDomains(t *testing.T) {
+	for _, tc := range []struct {
+		name, domain string
+		linkable     bool
+	}{
+		{"separate domains by default", "", false},
+		{"one domain for the group", "alpha", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := &fakeClock{}
+			net := policyNet(t, clock)
+			a, b, c := net.Nodes[0], net.Nodes[1], net.Nodes[2]
+			ctx := context.Background()
+			if _, err := a.ApplyPolicy("a.yaml", policySource(net, tc.domain)); err != nil {
+				t.Fatal(err)
+			}
+			capPath := filepath.Join(t.TempDir(), "a.pcap")
+			if _, err := synth.WriteFile(capPath, synth.Config{Seed: 7, Packets: 3000}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := a.Ingest(ctx, []string{capPath}); err != nil {
+				t.Fatal(err)
+			}
+			m, err := a.BuildDataset(dataset.Spec{Kind: dataset.KindFlows, K: 5, Usage: usage.Policy{TLP: usage.Amber, Purposes: []string{"research"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := a.PublishDataset(ctx, m.ID); err != nil {
+				t.Fatal(err)
+			}
+			sb, sc := srcSet(t, b, a), srcSet(t, c, a)
+			own := map[netip.Addr]bool{}
+			_ = a.Store().ForEachFlow(func(r *flow.Record) error { own[r.Key.SrcAddr()] = true; return nil })
+			common := 0
+			for x := range sb {
+				if sc[x] {
+					common++
+				}
+				if own[x] {
+					t.Errorf("B received A's own-domain pseudonym %s", x)
+				}
+			}
+			if tc.linkable && (common != len(sb) || len(sb) != len(sc)) {
+				t.Fatalf("same domain: %d of %d/%d pseudonyms in common", common, len(sb), len(sc))
+			}
+			if !tc.linkable && common != 0 {
+				t.Fatalf("different domains: %d of %d pseudonyms in common", common, len(sb))
+			}
+			// D (beta, marketing) gets no dataset.
+			if ds, _ := node.Datasets(net.Nodes[3].Store()); len(ds) != 0 {
+				t.Fatalf("D received %d datasets", len(ds))
+			}
+		})
+	}
+}
