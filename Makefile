@@ -1,5 +1,5 @@
 # flowfed developer targets. `make help` lists them.
-.PHONY: help build check demo test proto fuzz bench tools
+.PHONY: help build check demo tour test proto fuzz bench tools
 
 FUZZTIME ?= 10s
 
@@ -9,7 +9,10 @@ help: ## show this help
 build: ## build the flowfed binary into ./bin
 	CGO_ENABLED=0 go build -o bin/flowfed ./cmd/flowfed
 
-demo: ## build flowfed and run it on built-in sample data in a temporary node
+demo: ## the main job: a three-organisation federation on built-in sample data
+	CGO_ENABLED=0 go build -o bin/flowfed ./cmd/flowfed && bin/flowfed testnet
+
+tour: ## build flowfed and walk through its commands in a temporary node
 	scripts/demo.sh
 
 tools: ## install protoc and protoc-gen-go (pinned)

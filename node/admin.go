@@ -88,6 +88,7 @@ func (n *Node) startAdmin(ctx context.Context) (string, error) {
 	mux.HandleFunc("GET /v1/audit", n.apiAudit)
 	mux.HandleFunc("GET /v1/artifacts", n.apiArtifacts)
 	mux.HandleFunc("POST /v1/policy", n.apiApplyPolicy)
+	mux.HandleFunc("POST /v1/intel", n.apiIntel)
 	srv := &http.Server{Handler: authorize(tok, mux), ReadHeaderTimeout: 10 * time.Second}
 	addr := ln.Addr().String()
 	if err := writeFileAtomic(filepath.Join(n.dir, AdminAddrFile), []byte(addr+"\n"), 0o600); err != nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -149,7 +150,7 @@ func IndicatorArtifact(indicatorID string, publisher peer.ID) string {
 	return indicatorID + "@" + publisher.String()
 }
 
-// PublishIndicators stores indicators of ours and publishes them (one
+// PublishIndicators stores indicators of ours (under their id) and publishes them (one
 // artifact each; a changed indicator is published as a new version that
 // replaces the previous one at every recipient). Unchanged ones are skipped.
 func (n *Node) PublishIndicators(ctx context.Context, inds []intel.Indicator) (int, error) {
@@ -165,7 +166,7 @@ func (n *Node) PublishIndicators(ctx context.Context, inds []intel.Indicator) (i
 			}
 			version = old.Version + 1
 		}
-		if err := n.st.PutIndicators(map[string][]byte{aid: payload}); err != nil {
+		if err := n.st.PutIndicators(map[string][]byte{ind.ID: payload}); err != nil {
 			return count, err
 		}
 		if _, err := n.publish(ctx, KindIndicator, aid, version, payload, ind.Policy); err != nil {
@@ -251,6 +252,9 @@ func (n *Node) removeArtifact(id string, notice []byte) error {
 			err = n.deleteDatasetAndVersions(datasetIDOf(a))
 		case KindIndicator:
 			err = n.st.DeleteIntel(id)
+			if own, ok := strings.CutSuffix(id, "@"+n.id.String()); ok && errors.Is(err, store.ErrNotFound) {
+				err = n.st.DeleteIntel(own)
+			}
 		}
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err

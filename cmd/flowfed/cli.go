@@ -55,6 +55,7 @@ func commands() []command {
 		{"erase", "erase artifacts, epochs or pseudonyms here and at every recipient", runErase},
 		{"flows", "print the flows of captures (pseudonymized) without storing them", runFlows},
 		{"ingest", "meter captures into pseudonymized flows in the node's store", runIngest},
+		{"intel", "threat indicators and sightings: STIX/MISP in and out, match, publish", runIntel},
 		{"init", "create a data directory, key vault and node identity", runInit},
 		{"keys", "list, rotate, shred, back up, restore keys; change the passphrase", runKeys},
 		{"pcap", "anonymize, restore or inspect packet captures for sharing", runPcap},

@@ -27,6 +27,7 @@ Usage:
                          [--dp laplace|gaussian --epsilon E [--delta D] [--budget B]]
                          [--tlp AMBER] [--purpose research] [--retention-days 180] [--reshare none] [--publish]
   flowfed datasets list [--dir D]
+  flowfed datasets publish [--dir D] ID
   flowfed datasets show [--dir D] ID
   flowfed datasets export [--dir D] ID --format csv|jsonl|npz OUT
 
@@ -57,7 +58,7 @@ func runDatasets(ctx context.Context, e *env, args []string) error {
 		if err := parseFlags(fl, args); err != nil {
 			return err
 		}
-		return usagef("want build, list, show or export")
+		return usagef("want build, list, show, export or publish")
 	}
 	sub, args := args[0], args[1:]
 	fl := newFlagSet(e, "datasets "+sub, datasetsUsage)
@@ -104,6 +105,25 @@ func runDatasets(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%d/%d\t%s\n", m.ID, m.Kind, m.Records, m.K, m.Suppressed, dp, m.Usage.TLP, from, domain, d.ChunksHave, len(m.Chunks), strings.Join(labels, " "))
 		}
 		return tw.Flush()
+	case "publish":
+		if err := parseFlags(fl, args); err != nil {
+			return err
+		}
+		if fl.NArg() != 1 {
+			return usagef("need one dataset ID")
+		}
+		client, err := node.Dial(df.dir)
+		if errors.Is(err, node.ErrNotRunning) {
+			return errors.New("publishing goes through the running node: start it with 'flowfed run --dir " + df.dir + "'")
+		}
+		if err != nil {
+			return err
+		}
+		if err := client.Publish(ctx, fl.Arg(0)); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "published %s to the members\n", fl.Arg(0))
+		return nil
 	case "show":
 		if err := parseFlags(fl, args); err != nil {
 			return err
@@ -143,7 +163,7 @@ func runDatasets(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "wrote %s: %d records, %d bytes (%s)\n", out, m.Records, n, *format)
 		return nil
 	}
-	return usagef("unknown subcommand %q: want build, list, show or export", sub)
+	return usagef("unknown subcommand %q: want build, list, show, export or publish", sub)
 }
 
 func datasetsBuild(ctx context.Context, e *env, fl *flag.FlagSet, df *dataFlags, args []string) error {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -149,7 +151,10 @@ func parsePeerArg(s string) (peer.ID, []string, error) {
 
 // withStore opens the data directory's store (no node running) for fn.
 func withStore(dir string, fn func(st *store.Store) error) error {
-	st, err := store.Open(dir+"/"+node.StoreFile, store.Options{})
+	if _, err := os.Stat(filepath.Join(dir, node.VaultFile)); err != nil {
+		return fmt.Errorf("no node in %s: run 'flowfed init --dir %s' first", dir, dir)
+	}
+	st, err := store.Open(filepath.Join(dir, node.StoreFile), store.Options{})
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) {
 			return fmt.Errorf("%w; if no node runs, another flowfed command holds the store", err)

@@ -315,10 +315,30 @@ func (s *Store) ForEachSighting(fn func(id string, v []byte) error) error {
 	return s.forEachBlob(bucketSightings, fn)
 }
 
+// bucketIntelDocs holds, per imported document, the objects around its
+// indicators (identities, events, markings...) so exports can give them back.
+var bucketIntelDocs = []byte("intel-docs")
+
 // PutIntel stores indicators and sightings in one transaction, so a failed
 // import changes nothing.
 func (s *Store) PutIntel(indicators, sightings map[string][]byte) error {
+	return s.PutIntelDoc("", nil, indicators, sightings)
+}
+
+// ForEachIntelDoc calls fn for every stored import document context.
+func (s *Store) ForEachIntelDoc(fn func(key string, v []byte) error) error {
+	return s.forEachBlob(bucketIntelDocs, fn)
+}
+
+// PutIntelDoc stores an imported document's context (when key is set) with
+// its indicators and sightings in one transaction.
+func (s *Store) PutIntelDoc(key string, doc []byte, indicators, sightings map[string][]byte) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
+		if key != "" {
+			if err := tx.Bucket(bucketIntelDocs).Put([]byte(key), doc); err != nil {
+				return err
+			}
+		}
 		for _, p := range []struct {
 			b    []byte
 			vals map[string][]byte

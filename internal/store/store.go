@@ -13,7 +13,7 @@ import (
 )
 
 // SchemaVersion is the version of the store layout this flowfed writes.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // Bucket names. Every bucket is created by a migration.
 var (
@@ -51,6 +51,11 @@ var migrations = []func(tx *bolt.Tx) error{
 			}
 		}
 		return nil
+	},
+	// 2 → 3: the context of imported intel documents.
+	func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bucketIntelDocs)
+		return err
 	},
 }
 

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/flowfed/flowfed/internal/store"
+	"github.com/flowfed/flowfed/keyvault"
+	"github.com/flowfed/flowfed/node"
+	"github.com/flowfed/flowfed/share/pseudo"
+	"github.com/flowfed/flowfed/share/usage"
+)
+
+const intelUsage = `
+Usage:
+  flowfed intel add    [--dir D] TYPE VALUE [--tlp T] [--confidence N] [--label L]... [--valid-until T] [--publish]
+  flowfed intel import [--dir D] FILE|FEED-DIR [--tlp T] [--purpose P]
+  flowfed intel export [--dir D] --format stix|misp|misp-feed|json [--own] OUT
+  flowfed intel list   [--dir D]
+  flowfed intel revoke [--dir D] ID... [--reason TEXT] [--publish]
+  flowfed intel publish [--dir D] [ID...]
+  flowfed intel match  [--dir D] [--reveal]
+
+Threat indicators and sightings, in and out of STIX 2.1 and MISP without loss.
+TYPE is ipv4, ipv6, cidr, domain, url, email, md5, sha1, sha256, sha512, ja3, ja4.
+Values are canonicalised and get deterministic ids, so the same indicator from
+two sources is linked, not duplicated, and every source is kept. Only the
+originator changes an indicator; revoke writes a signed tombstone version.
+import reads a STIX bundle, a MISP event or a MISP feed directory; objects it
+cannot read are listed with their id and the rest is imported in one
+transaction. Unknown or unclear TLP is treated as RED.
+
+match screens the stored flows against the indicators in pseudonym space: the
+indicators are pseudonymized under the flows' epoch keys, so no flow is
+re-identified; domain names match DNS queries, TLS/QUIC SNI and HTTP Hosts. Each
+match becomes a sighting; --reveal resolves the pseudonyms to the local hosts
+(needs the vault passphrase; recorded in the audit chain).
+
+publish and --publish send to the members through the running node.
+
+Example:
+  flowfed intel import --dir ./node1 bundle.json
+  flowfed intel add --dir ./node1 domain c2.example.net --tlp AMBER --label c2
+  flowfed intel match --dir ./node1 --reveal
+  flowfed intel export --dir ./node1 --format misp-feed ./feed
+`
+
+func runIntel(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fl := newFlagSet(e, "intel", intelUsage)
+		if err := parseFlags(fl, args); err != nil {
+			return err
+		}
+		return usagef("want add, import, export, list, revoke, publish or match")
+	}
+	sub, args := args[0], args[1:]
+	fl := newFlagSet(e, "intel "+sub, intelUsage)
+	var df dataFlags
+	df.register(fl, e)
+	tlp := fl.String("tlp", "AMBER", "TLP `label`: CLEAR, GREEN, AMBER, AMBER+STRICT, RED")
+	purpose := fl.String("purpose", "detection,research", "comma-separated `purposes`")
+	confidence := fl.Int("confidence", 0, "confidence 0-100 (default 50)")
+	var labels listFlag
+	fl.Var(&labels, "label", "a `label` (repeatable)")
+	validUntil := fl.String("valid-until", "", "end of validity `T` (date or RFC 3339)")
+	format := fl.String("format", "", "export `format`: stix, misp, misp-feed or json")
+	own := fl.Bool("own", false, "export only our own indicators")
+	reason := fl.String("reason", "", "why (revoke)")
+	reveal := fl.Bool("reveal", false, "resolve matching pseudonyms to local hosts")
+	publish := fl.Bool("publish", false, "also publish to the members (node must run)")
+	if err := parseFlags(fl, args); err != nil {
+		return err
+	}
+	t, err := usage.ParseTLP(*tlp)
+	if err != nil {
+		return usagef("--tlp: %v", err)
+	}
+	req := node.IntelRequest{Op: sub, Usage: usage.Policy{TLP: t, Purposes: strings.Split(*purpose, ",")}, Publish: *publish, Reason: *reason, Reveal: *reveal, OwnOnly: *own}
+	switch sub {
+	case "add":
+		if fl.NArg() != 2 {
+			return usagef("need TYPE and VALUE")
+		}
+		req.Type, req.Value, req.Confidence, req.Labels = fl.Arg(0), fl.Arg(1), *confidence, labels
+		if req.ValidUntil, err = parseTime(*validUntil); err != nil {
+			return usagef("--valid-until: %v", err)
+		}
+	case "import":
+		if fl.NArg() != 1 {
+			return usagef("need one file or feed directory")
+		}
+		req.Path, _ = filepath.Abs(fl.Arg(0))
+		if !isFlagSet(fl, "tlp") {
+			req.Usage.TLP = 0 // the source's TLP (unknown: RED)
+		}
+	case "export":
+		if fl.NArg() != 1 {
+			return usagef("need one output file (a directory for misp-feed)")
+		}
+		switch *format {
+		case "stix", "misp", "misp-feed", "json":
+		default:
+			return usagef("--format: want stix, misp, misp-feed or json")
+		}
+		req.Format = *format
+		req.Path, _ = filepath.Abs(fl.Arg(0))
+	case "revoke":
+		if fl.NArg() == 0 {
+			return usagef("need at least one indicator ID")
+		}
+		req.IDs = fl.Args()
+	case "publish":
+		req.IDs = fl.Args()
+	case "list", "match":
+	default:
+		return usagef("unknown subcommand %q", sub)
+	}
+	resp, err := runIntelReq(ctx, e, &df, req)
+	if err != nil {
+		return err
+	}
+	return printIntel(e, sub, req, resp)
+}
+
+func isFlagSet(fl *flag.FlagSet, name string) bool {
+	set := false
+	fl.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			set = true
+		}
+	})
+	return set
+}
+
+// runIntelReq runs req on the running node, else on the data directory.
+func runIntelReq(ctx context.Context, e *env, df *dataFlags, req node.IntelRequest) (node.IntelResponse, error) {
+	client, err := node.Dial(df.dir)
+	if err == nil {
+		return client.Intel(ctx, req)
+	}
+	if !errors.Is(err, node.ErrNotRunning) {
+		return node.IntelResponse{}, err
+	}
+	if req.Op == "publish" || req.Publish {
+		return node.IntelResponse{}, node.ErrNeedsNode
+	}
+	cfg, err := node.LoadConfig(df.dir)
+	if err != nil {
+		return node.IntelResponse{}, err
+	}
+	mode, err := pseudo.ParseMode(cfg.PseudoMode)
+	if err != nil {
+		return node.IntelResponse{}, err
+	}
+	org := cfg.Org
+	if org == "" {
+		org = "local"
+	}
+	var resp node.IntelResponse
+	err = withStore(df.dir, func(st *store.Store) error {
+		var v *keyvault.Vault
+		if req.Op == "match" {
+			if v, err = openVault(e, df); err != nil {
+				return err
+			}
+			defer v.Close()
+		}
+		resp, err = node.RunIntel(ctx, st, v, mode, org, time.Now(), req, nil)
+		return err
+	})
+	return resp, err
+}
+
+func printIntel(e *env, sub string, req node.IntelRequest, resp node.IntelResponse) error {
+	switch sub {
+	case "add":
+		fmt.Fprintf(e.stdout, "added %s %s %s (%s)\n", resp.Added.ID, resp.Added.Type, resp.Added.Value, resp.Added.Policy)
+	case "import":
+		s := resp.Summary
+		fmt.Fprintf(e.stdout, "imported %d new indicators, %d updated, %d linked to existing ones, %d unchanged; %d sightings\n", s.Indicators, s.Updated, s.Linked, s.Unchanged, s.Sightings)
+		for _, p := range resp.Problems {
+			fmt.Fprintf(e.stdout, "not imported: %s\n", p)
+		}
+	case "export":
+		fmt.Fprintf(e.stdout, "wrote %s (%s)\n", req.Path, req.Format)
+	case "list":
+		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tTYPE\tVALUE\tTLP\tCONF\tSCORE\tORIGIN\tFROM\tSTATE")
+		now := time.Now()
+		for _, x := range resp.Indicators {
+			in := x.Indicator
+			state := "live"
+			switch {
+			case in.Revoked:
+				state = "revoked"
+			case !in.Live(now):
+				state = "expired"
+			}
+			from := "here"
+			if x.Publisher != "" {
+				from = shortPeer(x.Publisher)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%.0f\t%s\t%s\t%s\n", in.ID, in.Type, in.Value, in.Policy.TLP, in.Confidence, in.Score(now), orDash(in.OriginName, in.Origin), from, state)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%d indicators, %d sightings\n", len(resp.Indicators), len(resp.Sightings))
+	case "revoke":
+		fmt.Fprintf(e.stdout, "revoked %d indicators\n", len(req.IDs))
+	case "match":
+		if len(resp.Matches) == 0 {
+			fmt.Fprintln(e.stdout, "no stored flow matches a live indicator")
+			return nil
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+		hdr := "INDICATOR\tVALUE\tPSEUDONYM\tFLOWS\tFIRST\tLAST"
+		if req.Reveal {
+			hdr += "\tLOCAL HOST"
+		}
+		fmt.Fprintln(tw, hdr)
+		for _, m := range resp.Matches {
+			line := fmt.Sprintf("%s\t%s\t%s\t%d\t%s\t%s", m.Indicator, m.Value, m.Pseudonym, m.Flows, m.First.Format(time.RFC3339), m.Last.Format(time.RFC3339))
+			if req.Reveal {
+				line += "\t" + m.Host.String()
+			}
+			fmt.Fprintln(tw, line)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%d matches recorded as sightings\n", len(resp.Matches))
+	}
+	if resp.Published > 0 {
+		fmt.Fprintf(e.stdout, "published %d indicators to the members\n", resp.Published)
+	}
+	return nil
+}
+
+func orDash(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return "-"
+}

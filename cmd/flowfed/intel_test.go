@@ -1,0 +1,83 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flowfed/flowfed/internal/testutil"
+)
+
+const testBundle = `{"type":"bundle","id":"bundle--6a8e8d57-3a7b-4d53-8a8e-0d4c1f0c2f11","objects":[
+{"type":"identity","spec_version":"2.1","id":"identity--1a1a1a1a-1111-4111-8111-111111111111","created":"DAY0T00:00:00.000Z","modified":"DAY0T00:00:00.000Z","name":"CERT-X","identity_class":"organization"},
+{"type":"indicator","spec_version":"2.1","id":"indicator--2b2b2b2b-2222-4222-8222-222222222222","created_by_ref":"identity--1a1a1a1a-1111-4111-8111-111111111111","created":"DAY1T00:00:00.000Z","modified":"DAY1T00:00:00.000Z","name":"C2 server","pattern":"[ipv4-addr:value = '198.51.100.1']","pattern_type":"stix","valid_from":"DAY1T00:00:00Z","labels":["c2"],"object_marking_refs":["marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"]},
+{"type":"indicator","spec_version":"2.1","id":"indicator--3c3c3c3c-3333-4333-8333-333333333333","created_by_ref":"identity--1a1a1a1a-1111-4111-8111-111111111111","created":"DAY1T00:00:00.000Z","modified":"DAY1T00:00:00.000Z","pattern":"[domain-name:value = 'www.example.org']","pattern_type":"stix","valid_from":"DAY1T00:00:00Z","object_marking_refs":["marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"]},
+{"type":"indicator","spec_version":"2.1","id":"indicator--4d4d4d4d-4444-4444-8444-444444444444","created":"DAY1T00:00:00.000Z","modified":"DAY1T00:00:00.000Z","pattern":"[process:name = 'x'] FOLLOWEDBY [file:name = 'y']","pattern_type":"stix","valid_from":"DAY1T00:00:00Z"}
+]}`
+
+func TestIntelImportMatchExport(t *testing.T) {
+	c := newCLI(t)
+	c.must("", "init")
+	capPath := filepath.Join(t.TempDir(), "s.pcap")
+	testutil.WriteSynthCapture(t, capPath, 20)
+	c.must("", "ingest", capPath)
+	bundle := filepath.Join(t.TempDir(), "bundle.json")
+	// Indicators decay: date them yesterday.
+	src := strings.ReplaceAll(testBundle, "DAY1", time.Now().UTC().AddDate(0, 0, -1).Format("2006-01-02"))
+	src = strings.ReplaceAll(src, "DAY0", time.Now().UTC().AddDate(0, 0, -2).Format("2006-01-02"))
+	if err := os.WriteFile(bundle, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := c.must("", "intel", "import", bundle)
+	if !strings.Contains(out, "imported 2 new indicators") || !strings.Contains(out, "not imported: indicator--4d4d4d4d") {
+		t.Fatalf("import: %s", out)
+	}
+	// Importing the same bundle again changes nothing.
+	if out := c.must("", "intel", "import", bundle); !strings.Contains(out, "2 unchanged") {
+		t.Fatalf("re-import: %s", out)
+	}
+	out = c.must("", "intel", "match")
+	if !strings.Contains(out, "198.51.100.1") || !strings.Contains(out, "www.example.org") || strings.Contains(out, "LOCAL HOST") {
+		t.Fatalf("match: %s", out)
+	}
+	// The match names pseudonyms only; --reveal resolves them.
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "192.0.2.") {
+			t.Fatalf("match without --reveal shows a local address: %s", line)
+		}
+	}
+	out = c.must("", "intel", "match", "--reveal")
+	if !strings.Contains(out, "LOCAL HOST") || !strings.Contains(out, "192.0.2.") {
+		t.Fatalf("match --reveal: %s", out)
+	}
+	if out := c.must("", "audit", "list", "--kind", "reveal"); !strings.Contains(out, "revealed") {
+		t.Fatalf("reveal not audited: %s", out)
+	}
+	exp := filepath.Join(t.TempDir(), "out.json")
+	c.must("", "intel", "export", "--format", "stix", exp)
+	b, err := os.ReadFile(exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Objects []map[string]any `json:"objects"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, o := range doc.Objects {
+		ids[o["id"].(string)] = true
+	}
+	for _, id := range []string{"identity--1a1a1a1a-1111-4111-8111-111111111111", "indicator--2b2b2b2b-2222-4222-8222-222222222222", "indicator--3c3c3c3c-3333-4333-8333-333333333333"} {
+		if !ids[id] {
+			t.Errorf("export lost %s", id)
+		}
+	}
+	if !strings.Contains(string(b), "sighting") {
+		t.Errorf("export lacks the sightings of the match")
+	}
+}

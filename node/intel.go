@@ -1,0 +1,447 @@
+package node
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/flowfed/flowfed/internal/store"
+	"github.com/flowfed/flowfed/keyvault"
+	"github.com/flowfed/flowfed/share/flow"
+	"github.com/flowfed/flowfed/share/intel"
+	"github.com/flowfed/flowfed/share/pseudo"
+	"github.com/flowfed/flowfed/share/usage"
+)
+
+// IntelSummary reports an import.
+type IntelSummary struct {
+	Indicators, Updated, Linked, Unchanged, Sightings int
+	// Problems are the objects not imported, each with its id.
+	Problems []intel.Problem
+}
+
+// intelContext is what an import keeps besides indicators and sightings, so
+// that exports give every object back.
+type intelContext struct {
+	Identities    []intel.Identity          `json:"identities,omitempty"`
+	ObservedData  []intel.ObservedData      `json:"observed_data,omitempty"`
+	Markings      []intel.MarkingDefinition `json:"markings,omitempty"`
+	Extra         []intel.RawObject         `json:"extra,omitempty"`
+	Events        []intel.Event             `json:"events,omitempty"`
+	SharingGroups []intel.SharingGroup      `json:"sharing_groups,omitempty"`
+	Container     *intel.Container          `json:"container,omitempty"`
+}
+
+// ImportIntel reads a STIX 2.1 bundle, a MISP event or (path a directory) a
+// MISP feed, and stores its indicators and sightings as versions of the
+// stored ones: the same indicator from another source is linked (every
+// source kept), an update by another organisation than the originator is
+// refused. Objects that cannot be read are reported with their id; the rest
+// is stored in one transaction, so a failed import changes nothing.
+//
+// An indicator whose source names no creator is taken as org's own.
+func ImportIntel(st *store.Store, path string, base usage.Policy, org string) (IntelSummary, error) {
+	var sum IntelSummary
+	opts := intel.ImportOptions{Policy: base}
+	var res intel.ImportResult
+	var raw []byte
+	fi, err := os.Stat(path)
+	if err != nil {
+		return sum, err
+	}
+	if fi.IsDir() {
+		res, err = intel.ImportMISPFeed(path, opts)
+		raw = []byte("feed:" + filepath.Clean(path))
+	} else {
+		raw, err = os.ReadFile(path)
+		if err == nil {
+			res, err = intel.Import(bytes.NewReader(raw), opts)
+		}
+	}
+	if err != nil {
+		return sum, fmt.Errorf("importing %s: %w", path, err)
+	}
+	sum.Problems = res.Problems
+	inds := map[string][]byte{}
+	for _, in := range res.Indicators {
+		if in.Origin == "" {
+			in.Origin, in.OriginName = org, org
+		}
+		cur, have, err := storedIndicator(st, in.ID)
+		if err != nil {
+			return sum, err
+		}
+		var next intel.Indicator
+		switch {
+		case !have:
+			next, err = intel.Apply(nil, in, in.Origin)
+			sum.Indicators++
+		case cur.Origin != in.Origin:
+			next, err = intel.Link(cur, in)
+			sum.Linked++
+		default:
+			next, err = intel.Apply(&cur, in, in.Origin)
+			if errors.Is(err, intel.ErrStale) {
+				sum.Unchanged++
+				continue
+			}
+			sum.Updated++
+		}
+		if err != nil {
+			sum.Problems = append(sum.Problems, intel.Problem{ObjectID: in.ID, Err: err})
+			continue
+		}
+		inds[next.ID] = next.Encode()
+	}
+	sights := map[string][]byte{}
+	for _, s := range res.Sightings {
+		sights[s.ID] = s.Encode()
+		sum.Sightings++
+	}
+	ctx := intelContext{Identities: res.Identities, ObservedData: res.ObservedData, Markings: res.Markings, Extra: res.Extra,
+		Events: res.Events, SharingGroups: res.SharingGroups, Container: res.Container}
+	doc, err := json.Marshal(ctx)
+	if err != nil {
+		return sum, fmt.Errorf("keeping the import's context: %w", err)
+	}
+	h := sha256.Sum256(raw)
+	if err := st.PutIntelDoc("import-"+hex.EncodeToString(h[:16]), doc, inds, sights); err != nil {
+		return sum, err
+	}
+	return sum, nil
+}
+
+func storedIndicator(st *store.Store, key string) (intel.Indicator, bool, error) {
+	b, err := st.Indicator(key)
+	if errors.Is(err, store.ErrNotFound) {
+		return intel.Indicator{}, false, nil
+	}
+	if err != nil {
+		return intel.Indicator{}, false, err
+	}
+	ind, err := intel.DecodeIndicator(b)
+	if err != nil {
+		return intel.Indicator{}, false, fmt.Errorf("stored indicator %s: %w", key, err)
+	}
+	return ind, true, nil
+}
+
+// IntelEntry is a stored indicator with who published it to us.
+type IntelEntry struct {
+	Key       string // store key: the indicator id, "@publisher" for received ones
+	Publisher string // peer ID of the member it came from; empty for ours
+	Indicator intel.Indicator
+}
+
+// Indicators lists the stored indicators: ours and received.
+func Indicators(st *store.Store) ([]IntelEntry, error) {
+	var out []IntelEntry
+	err := st.ForEachIndicator(func(key string, v []byte) error {
+		ind, err := intel.DecodeIndicator(v)
+		if err != nil {
+			return fmt.Errorf("stored indicator %s: %w", key, err)
+		}
+		e := IntelEntry{Key: key, Indicator: ind}
+		if _, pub, ok := strings.Cut(key, "@"); ok {
+			e.Publisher = pub
+		}
+		out = append(out, e)
+		return nil
+	})
+	return out, err
+}
+
+// Sightings lists the stored sightings.
+func Sightings(st *store.Store) ([]intel.Sighting, error) {
+	var out []intel.Sighting
+	err := st.ForEachSighting(func(key string, v []byte) error {
+		s, err := intel.DecodeSighting(v)
+		if err != nil {
+			return fmt.Errorf("stored sighting %s: %w", key, err)
+		}
+		out = append(out, s)
+		return nil
+	})
+	return out, err
+}
+
+// IntelObjects gathers what an export writes: the stored indicators (ours,
+// and received ones unless ownOnly), sightings, and the context of every
+// imported document.
+func IntelObjects(st *store.Store, ownOnly bool) (intel.Objects, error) {
+	var objs intel.Objects
+	entries, err := Indicators(st)
+	if err != nil {
+		return objs, err
+	}
+	for _, e := range entries {
+		if ownOnly && e.Publisher != "" {
+			continue
+		}
+		objs.Indicators = append(objs.Indicators, e.Indicator)
+	}
+	if objs.Sightings, err = Sightings(st); err != nil {
+		return objs, err
+	}
+	err = st.ForEachIntelDoc(func(key string, v []byte) error {
+		var c intelContext
+		if err := json.Unmarshal(v, &c); err != nil {
+			return fmt.Errorf("stored import %s: %w", key, err)
+		}
+		objs.Identities = append(objs.Identities, c.Identities...)
+		objs.ObservedData = append(objs.ObservedData, c.ObservedData...)
+		objs.Markings = append(objs.Markings, c.Markings...)
+		objs.Extra = append(objs.Extra, c.Extra...)
+		objs.Events = append(objs.Events, c.Events...)
+		objs.SharingGroups = append(objs.SharingGroups, c.SharingGroups...)
+		if objs.Container == nil {
+			objs.Container = c.Container
+		}
+		return nil
+	})
+	return objs, err
+}
+
+// ExportIntel writes the stored intel in format: "stix" (a STIX 2.1
+// bundle), "misp" (one MISP event), "json" (flowfed's own encoding, one
+// object per line), or "misp-feed" (out is a directory).
+func ExportIntel(st *store.Store, format string, w io.Writer, dir string, ownOnly bool, now time.Time) error {
+	objs, err := IntelObjects(st, ownOnly)
+	if err != nil {
+		return err
+	}
+	switch format {
+	case "stix":
+		return intel.ExportSTIX(w, objs, intel.STIXOptions{Now: now})
+	case "misp":
+		if len(objs.Events) > 1 {
+			return fmt.Errorf("the indicators come from %d MISP events: export them with --format misp-feed (one file per event)", len(objs.Events))
+		}
+		return intel.ExportMISPEvent(w, objs, intel.MISPOptions{Now: now})
+	case "misp-feed":
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		return intel.ExportMISPFeed(dir, objs, intel.MISPOptions{Now: now})
+	case "json":
+		for _, ind := range objs.Indicators {
+			if _, err := fmt.Fprintf(w, "%s\n", ind.Encode()); err != nil {
+				return err
+			}
+		}
+		for _, s := range objs.Sightings {
+			if _, err := fmt.Fprintf(w, "%s\n", s.Encode()); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("export format %q: want stix, misp, misp-feed or json", format)
+}
+
+// AddIndicator stores a new indicator of ours (or a new version of one).
+func AddIndicator(st *store.Store, ind intel.Indicator) (intel.Indicator, error) {
+	cur, have, err := storedIndicator(st, ind.ID)
+	if err != nil {
+		return ind, err
+	}
+	var next intel.Indicator
+	if have {
+		next, err = intel.Apply(&cur, ind, ind.Origin)
+	} else {
+		next, err = intel.Apply(nil, ind, ind.Origin)
+	}
+	if err != nil {
+		return ind, err
+	}
+	return next, st.PutIndicators(map[string][]byte{next.ID: next.Encode()})
+}
+
+// RevokeIndicator stores the revoked version (tombstone) of one of our
+// indicators; publishing it tells the members.
+func RevokeIndicator(st *store.Store, id, reason string, now time.Time) (intel.Indicator, error) {
+	cur, have, err := storedIndicator(st, id)
+	if err != nil {
+		return intel.Indicator{}, err
+	}
+	if !have {
+		return intel.Indicator{}, fmt.Errorf("indicator %s: %w", id, store.ErrNotFound)
+	}
+	next, err := intel.Revoke(cur, cur.Origin, now, reason)
+	if err != nil {
+		return intel.Indicator{}, err
+	}
+	return next, st.PutIndicators(map[string][]byte{id: next.Encode()})
+}
+
+// Match is one stored flow endpoint that an indicator names.
+type Match struct {
+	Indicator string     // indicator id
+	Value     string     // the indicator's value
+	Pseudonym netip.Addr // the endpoint as stored
+	KeyID     string
+	Flows     int
+	First     time.Time
+	Last      time.Time
+	// Host is the local address behind the pseudonym; set only by a
+	// revealing match.
+	Host netip.Addr
+}
+
+// MatchIntel screens the stored flows against the address and name
+// indicators in pseudonym space: the indicators are pseudonymized under each
+// epoch key the flows were stored with, so no flow is re-identified. Names
+// (domain, hostname) match the DNS query, TLS/QUIC SNI and HTTP Host of a
+// flow's label evidence. Each match becomes a sighting by org; with reveal
+// the pseudonyms are resolved to the local hosts (recorded in the audit
+// chain).
+func MatchIntel(st *store.Store, v *keyvault.Vault, mode pseudo.Mode, org string, reveal bool, now time.Time) ([]Match, error) {
+	entries, err := Indicators(st)
+	if err != nil {
+		return nil, err
+	}
+	var inds []intel.Indicator
+	for _, e := range entries {
+		if e.Indicator.Live(now) {
+			inds = append(inds, e.Indicator)
+		}
+	}
+	if len(inds) == 0 {
+		return nil, errors.New("no live indicators to match: import or receive some first")
+	}
+	// One matcher per epoch key of the stored flows.
+	type keyed struct {
+		m      *intel.Matcher
+		mapper pseudo.AddrMapper
+	}
+	matchers := map[string]*keyed{}
+	byKey := map[string]*Match{}
+	nameKey := func(s string) string { return strings.ToLower(strings.TrimSuffix(s, ".")) }
+	values := map[string]string{}
+	for _, in := range inds {
+		values[in.ID] = in.Value
+	}
+	hit := func(id string, p netip.Addr, keyID string, r *flow.Record) {
+		k := id + "|" + p.String()
+		m := byKey[k]
+		start, end := time.Unix(0, r.Start).UTC(), time.Unix(0, r.End).UTC()
+		if m == nil {
+			m = &Match{Indicator: id, Value: values[id], Pseudonym: p, KeyID: keyID, First: start, Last: end}
+			byKey[k] = m
+		}
+		m.Flows++
+		if start.Before(m.First) {
+			m.First = start
+		}
+		if end.After(m.Last) {
+			m.Last = end
+		}
+	}
+	err = st.ForEachFlow(func(r *flow.Record) error {
+		km := matchers[r.KeyID]
+		if km == nil {
+			id, err := keyvault.ParseKeyID(r.KeyID)
+			if err != nil {
+				return err
+			}
+			mp, _, err := AddrMapper(v, mode, id, now)
+			if err != nil {
+				return fmt.Errorf("epoch key %s: %w", r.KeyID, err)
+			}
+			m, err := intel.NewMatcher(inds, intel.Infallible(mp), mode.PrefixPreserving(), nameKey)
+			if err != nil && !errors.Is(err, intel.ErrNotPrefixPreserving) {
+				return err
+			}
+			km = &keyed{m: m, mapper: mp}
+			matchers[r.KeyID] = km
+		}
+		if km.m == nil {
+			return nil
+		}
+		for _, a := range []netip.Addr{r.Key.SrcAddr(), r.Key.DstAddr()} {
+			for _, id := range km.m.MatchAddr(a) {
+				hit(id, a, r.KeyID, r)
+			}
+		}
+		if ev := r.Label.Evidence; ev != nil {
+			for _, name := range []string{ev.DNSQuery, ev.TLSSNI, ev.HTTPHost} {
+				if name == "" {
+					continue
+				}
+				for _, id := range km.m.MatchName(nameKey(name)) {
+					hit(id, r.Key.SrcAddr(), r.KeyID, r)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Match, 0, len(byKey))
+	sights := map[string][]byte{}
+	for _, m := range byKey {
+		if reveal {
+			if km := matchers[m.KeyID]; km != nil {
+				if h, err := km.mapper.Unmap(m.Pseudonym); err == nil {
+					m.Host = h
+				}
+			}
+		}
+		out = append(out, *m)
+	}
+	// One sighting per indicator: how often and when our traffic showed it.
+	agg := map[string]*Match{}
+	for i := range out {
+		m := &out[i]
+		a := agg[m.Indicator]
+		if a == nil {
+			c := *m
+			agg[m.Indicator] = &c
+			continue
+		}
+		a.Flows += m.Flows
+		if m.First.Before(a.First) {
+			a.First = m.First
+		}
+		if m.Last.After(a.Last) {
+			a.Last = m.Last
+		}
+	}
+	for id, a := range agg {
+		s := intel.NewSighting(id, org, intel.SightingSeen, a.First, a.Last, a.Flows)
+		sights[s.ID] = s.Encode()
+	}
+	if err := st.PutIntel(nil, sights); err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Indicator != out[j].Indicator {
+			return out[i].Indicator < out[j].Indicator
+		}
+		return out[i].Pseudonym.Less(out[j].Pseudonym)
+	})
+	if reveal {
+		ids := make([]string, 0, len(agg))
+		for id := range agg {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		if err := appendAudit(st, now, "", auditRecord{Kind: "reveal", Decision: "revealed",
+			Reason: fmt.Sprintf("%d pseudonyms resolved to local hosts for indicators %s", len(out), strings.Join(ids, ","))}); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}

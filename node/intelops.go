@@ -1,0 +1,180 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/flowfed/flowfed/internal/store"
+	"github.com/flowfed/flowfed/keyvault"
+	"github.com/flowfed/flowfed/share/intel"
+	"github.com/flowfed/flowfed/share/pseudo"
+	"github.com/flowfed/flowfed/share/usage"
+)
+
+// IntelRequest is one 'flowfed intel' operation, run by the node when it is
+// running and by the CLI on the data directory otherwise.
+type IntelRequest struct {
+	Op string `json:"op"` // add, import, export, list, revoke, match, publish
+
+	// add
+	Type, Value string   `json:",omitempty"`
+	Confidence  int      `json:",omitempty"`
+	Labels      []string `json:",omitempty"`
+	ValidUntil  time.Time
+	Usage       usage.Policy
+	// import and export
+	Path    string `json:",omitempty"` // file or feed directory
+	Format  string `json:",omitempty"` // export: stix, misp, misp-feed, json
+	OwnOnly bool   `json:",omitempty"`
+	// revoke, publish
+	IDs    []string `json:",omitempty"`
+	Reason string   `json:",omitempty"`
+	// match
+	Reveal bool `json:",omitempty"`
+	// Publish also publishes what add, import or revoke stored.
+	Publish bool `json:",omitempty"`
+}
+
+// IntelResponse is what an intel operation returns.
+type IntelResponse struct {
+	Summary    *IntelSummary    `json:",omitempty"`
+	Indicators []IntelEntry     `json:",omitempty"`
+	Sightings  []intel.Sighting `json:",omitempty"`
+	Matches    []Match          `json:",omitempty"`
+	Published  int              `json:",omitempty"`
+	Problems   []string         `json:",omitempty"`
+	Added      *intel.Indicator `json:",omitempty"`
+}
+
+// ErrNeedsNode is returned for operations that only a running node can do.
+var ErrNeedsNode = errors.New("this needs the running node: start it with 'flowfed run'")
+
+// RunIntel runs an intel operation on a store (and vault, for match). org
+// names this organisation; publish, when non-nil, publishes indicators.
+func RunIntel(ctx context.Context, st *store.Store, v *keyvault.Vault, mode pseudo.Mode, org string, now time.Time, req IntelRequest,
+	publish func(context.Context, []intel.Indicator) (int, error)) (IntelResponse, error) {
+	var resp IntelResponse
+	var toPublish []intel.Indicator
+	switch req.Op {
+	case "add":
+		ind, err := NewIndicator(req.Type, req.Value, org, now)
+		if err != nil {
+			return resp, err
+		}
+		if req.Confidence > 0 {
+			ind.Confidence = req.Confidence
+		}
+		ind.Labels = req.Labels
+		ind.ValidUntil = req.ValidUntil
+		ind.Policy = req.Usage.Normalize()
+		if err := ind.Validate(); err != nil {
+			return resp, err
+		}
+		stored, err := AddIndicator(st, ind)
+		if err != nil {
+			return resp, err
+		}
+		resp.Added = &stored
+		toPublish = append(toPublish, stored)
+	case "import":
+		sum, err := ImportIntel(st, req.Path, req.Usage, org)
+		if err != nil {
+			return resp, err
+		}
+		resp.Summary = &sum
+		for _, p := range sum.Problems {
+			resp.Problems = append(resp.Problems, p.Error())
+		}
+	case "export":
+		if req.Format == "misp-feed" {
+			return resp, ExportIntel(st, req.Format, nil, req.Path, req.OwnOnly, now)
+		}
+		var buf bytes.Buffer
+		if err := ExportIntel(st, req.Format, &buf, "", req.OwnOnly, now); err != nil {
+			return resp, err
+		}
+		return resp, writeFileAtomic(req.Path, buf.Bytes(), 0o644)
+	case "list":
+		var err error
+		if resp.Indicators, err = Indicators(st); err != nil {
+			return resp, err
+		}
+		resp.Sightings, err = Sightings(st)
+		return resp, err
+	case "revoke":
+		for _, id := range req.IDs {
+			ind, err := RevokeIndicator(st, id, req.Reason, now)
+			if err != nil {
+				return resp, err
+			}
+			toPublish = append(toPublish, ind)
+		}
+	case "match":
+		if v == nil {
+			return resp, ErrNeedsNode
+		}
+		var err error
+		resp.Matches, err = MatchIntel(st, v, mode, org, req.Reveal, now)
+		return resp, err
+	case "publish":
+		inds, err := Indicators(st)
+		if err != nil {
+			return resp, err
+		}
+		want := map[string]bool{}
+		for _, id := range req.IDs {
+			want[id] = true
+		}
+		for _, e := range inds {
+			if e.Publisher == "" && (len(want) == 0 || want[e.Key]) {
+				toPublish = append(toPublish, e.Indicator)
+			}
+		}
+		req.Publish = true
+	default:
+		return resp, fmt.Errorf("unknown intel operation %q", req.Op)
+	}
+	if req.Publish && len(toPublish) > 0 {
+		if publish == nil {
+			return resp, ErrNeedsNode
+		}
+		n, err := publish(ctx, toPublish)
+		resp.Published = n
+		return resp, err
+	}
+	return resp, nil
+}
+
+func (n *Node) apiIntel(w http.ResponseWriter, r *http.Request) {
+	var req IntelRequest
+	if err := readJSON(r, &req); err != nil {
+		writeErr(w, http.StatusBadRequest, err)
+		return
+	}
+	mode, err := pseudo.ParseMode(n.cfg.PseudoMode)
+	if err != nil {
+		writeErr(w, http.StatusInternalServerError, err)
+		return
+	}
+	resp, err := RunIntel(r.Context(), n.st, n.vault, mode, n.cfg.Org, n.now(), req, n.PublishIndicators)
+	if err != nil {
+		code := http.StatusUnprocessableEntity
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+			code = http.StatusNotFound
+		}
+		writeErr(w, code, err)
+		return
+	}
+	writeJSON(w, resp)
+}
+
+// Intel runs an intel operation on the running node.
+func (c *Client) Intel(ctx context.Context, req IntelRequest) (IntelResponse, error) {
+	var resp IntelResponse
+	return resp, c.do(ctx, "POST", "/v1/intel", req, &resp)
+}
