@@ -23,6 +23,7 @@ import (
 
 	"github.com/flowfed/flowfed/internal/store"
 	"github.com/flowfed/flowfed/policy"
+	"github.com/flowfed/flowfed/protocol"
 	"github.com/flowfed/flowfed/share/dataset"
 	"github.com/flowfed/flowfed/share/usage"
 )
@@ -89,6 +90,7 @@ func (n *Node) startAdmin(ctx context.Context) (string, error) {
 	mux.HandleFunc("GET /v1/artifacts", n.apiArtifacts)
 	mux.HandleFunc("POST /v1/policy", n.apiApplyPolicy)
 	mux.HandleFunc("POST /v1/intel", n.apiIntel)
+	mux.HandleFunc("POST /v1/ingest", n.apiIngest)
 	srv := &http.Server{Handler: authorize(tok, mux), ReadHeaderTimeout: 10 * time.Second}
 	addr := ln.Addr().String()
 	if err := writeFileAtomic(filepath.Join(n.dir, AdminAddrFile), []byte(addr+"\n"), 0o600); err != nil {
@@ -560,19 +562,69 @@ func (n *Node) apiAudit(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, log)
 }
 
-// ArtifactInfo is a stored artifact as the admin API lists it.
+// ArtifactInfo is a stored artifact as the admin API lists it; peers are in
+// their text form.
 type ArtifactInfo struct {
-	store.Artifact
-	Recipients []store.Delivery `json:"recipients,omitempty"`
+	ID          string      `json:"id"`
+	Kind        string      `json:"kind"`
+	Version     uint64      `json:"version"`
+	Seq         uint64      `json:"seq"`
+	Publisher   string      `json:"publisher"`
+	From        string      `json:"from,omitempty"`
+	Local       bool        `json:"local"`
+	RetainUntil time.Time   `json:"retain_until,omitzero"`
+	Usage       string      `json:"usage"`
+	Envelope    []byte      `json:"envelope"`
+	Recipients  []Recipient `json:"recipients,omitempty"`
+}
+
+// Recipient is a peer that acknowledged an artifact with a signed receipt.
+type Recipient struct {
+	Peer    string    `json:"peer"`
+	Version uint64    `json:"version"`
+	At      time.Time `json:"at"`
+}
+
+// Artifacts lists the stored artifacts with their recipients.
+func Artifacts(st *store.Store) ([]ArtifactInfo, error) {
+	var out []ArtifactInfo
+	err := st.Artifacts(func(a store.Artifact) error {
+		ds, err := st.Recipients(a.ID)
+		if err != nil {
+			return err
+		}
+		ai := ArtifactInfo{ID: a.ID, Kind: a.Kind, Version: a.Version, Seq: a.Seq, Publisher: peer.ID(a.Publisher).String(),
+			Local: a.Local, RetainUntil: a.RetainUntil, Usage: a.Usage, Envelope: a.Envelope}
+		if a.From != "" {
+			ai.From = peer.ID(a.From).String()
+		}
+		for _, d := range ds {
+			ai.Recipients = append(ai.Recipients, Recipient{Peer: peer.ID(d.Peer).String(), Version: d.Version, At: d.At})
+		}
+		out = append(out, ai)
+		return nil
+	})
+	return out, err
+}
+
+// Policy describes the artifact for a policy decision; members give the
+// organisation of its publisher.
+func (a ArtifactInfo) Policy(members []store.Peer) (policy.Artifact, error) {
+	e, err := protocol.UnmarshalEnvelope(a.Envelope)
+	if err != nil {
+		return policy.Artifact{}, fmt.Errorf("artifact %s: %w", a.ID, err)
+	}
+	org := ""
+	for _, m := range members {
+		if peer.ID(m.ID).String() == a.Publisher {
+			org = m.Org
+		}
+	}
+	return envelopeArtifact(&e, a.Local, org), nil
 }
 
 func (n *Node) apiArtifacts(w http.ResponseWriter, _ *http.Request) {
-	var out []ArtifactInfo
-	err := n.st.Artifacts(func(a store.Artifact) error {
-		ds, err := n.st.Recipients(a.ID)
-		out = append(out, ArtifactInfo{Artifact: a, Recipients: ds})
-		return err
-	})
+	out, err := Artifacts(n.st)
 	if err != nil {
 		writeErr(w, http.StatusInternalServerError, err)
 		return
@@ -629,4 +681,50 @@ func (c *Client) ApplyPolicy(ctx context.Context, name string, src []byte) (stri
 	var out map[string]string
 	err := c.do(ctx, "POST", "/v1/policy", PolicyRequest{Name: name, Source: src}, &out)
 	return out["version"], err
+}
+
+// IngestRequest ingests captures (paths on the node's machine).
+type IngestRequest struct {
+	Files []string `json:"files"`
+}
+
+// IngestResponse reports an ingest through the admin API.
+type IngestResponse struct {
+	KeyID   string         `json:"key_id"`
+	Results []IngestResult `json:"results"`
+	// Errors holds, by index into Results, the error of a file that could
+	// not be ingested (errors do not travel as JSON).
+	Errors map[int]string `json:"errors,omitempty"`
+}
+
+func (n *Node) apiIngest(w http.ResponseWriter, r *http.Request) {
+	var req IngestRequest
+	if err := readJSON(r, &req); err != nil {
+		writeErr(w, http.StatusBadRequest, err)
+		return
+	}
+	res, keyID, err := n.ingest(r.Context(), req.Files)
+	if err != nil {
+		writeErr(w, http.StatusInternalServerError, err)
+		return
+	}
+	resp := IngestResponse{KeyID: keyID, Results: res, Errors: map[int]string{}}
+	for i, r := range res {
+		if r.Err != nil {
+			resp.Errors[i] = r.Err.Error()
+		}
+	}
+	writeJSON(w, resp)
+}
+
+// Ingest asks the node to ingest captures.
+func (c *Client) Ingest(ctx context.Context, files []string) (IngestResponse, error) {
+	var resp IngestResponse
+	err := c.do(ctx, "POST", "/v1/ingest", IngestRequest{Files: files}, &resp)
+	for i, msg := range resp.Errors {
+		if i >= 0 && i < len(resp.Results) {
+			resp.Results[i].Err = errors.New(msg)
+		}
+	}
+	return resp, err
 }

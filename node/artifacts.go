@@ -54,7 +54,10 @@ func Datasets(st *store.Store) ([]DatasetInfo, error) {
 		if err != nil {
 			return nil, fmt.Errorf("dataset %s: %w", d.ID, err)
 		}
-		info := DatasetInfo{Manifest: m, Created: d.Created, Publisher: d.Publisher, Base: d.Base}
+		info := DatasetInfo{Manifest: m, Created: d.Created, Base: d.Base}
+		if d.Publisher != "" {
+			info.Publisher = peer.ID(d.Publisher).String()
+		}
 		for _, c := range m.Chunks {
 			if ok, _ := st.HasChunk(c.Hash); ok {
 				info.ChunksHave++
@@ -69,7 +72,7 @@ func Datasets(st *store.Store) ([]DatasetInfo, error) {
 type DatasetInfo struct {
 	Manifest   dataset.Manifest
 	Created    time.Time
-	Publisher  string // peer ID (binary) of the publisher; empty when built here
+	Publisher  string // peer ID of the publisher; empty when built here
 	Base       string // for a recipient's version of ours: the dataset it derives from
 	ChunksHave int
 }
@@ -319,18 +322,11 @@ func (n *Node) queueFetch(j fetchJob) {
 }
 
 func (n *Node) fetchWorker(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-n.closed:
-			return
-		case j := <-n.fetches:
-			if err := n.fetchDataset(ctx, j); err != nil && ctx.Err() == nil {
-				n.log.Warn("fetching dataset", "dataset", j.manifest.ID, "err", err)
-			}
+	serve(ctx, n.closed, n.fetches, func(j fetchJob) {
+		if err := n.fetchDataset(ctx, j); err != nil && ctx.Err() == nil {
+			n.log.Warn("fetching dataset", "dataset", j.manifest.ID, "err", err)
 		}
-	}
+	})
 }
 
 // fetchDataset fetches the chunks of a received dataset that are not stored
@@ -362,7 +358,9 @@ func (n *Node) resumeFetches() {
 	}
 	for _, d := range infos {
 		if d.Publisher != "" && !d.Complete() {
-			n.queueFetch(fetchJob{publisher: peer.ID(d.Publisher), manifest: d.Manifest})
+			if p, err := peer.Decode(d.Publisher); err == nil {
+				n.queueFetch(fetchJob{publisher: p, manifest: d.Manifest})
+			}
 		}
 	}
 }

@@ -58,8 +58,12 @@ func (n *Node) Erase(ctx context.Context, req EraseRequest) (EraseResult, error)
 	switch {
 	case req.Artifact != "":
 		a, err := n.st.Artifact(req.Artifact)
+		if errors.Is(err, store.ErrNotFound) {
+			// An indicator's id names our artifact of it.
+			a, err = n.st.Artifact(IndicatorArtifact(req.Artifact, n.id))
+		}
 		if err != nil {
-			return res, fmt.Errorf("artifact %s: %w", req.Artifact, err)
+			return res, fmt.Errorf("no artifact %s here ('flowfed audit artifacts' lists them): %w", req.Artifact, err)
 		}
 		targets = append(targets, a)
 	case req.Epoch != "":

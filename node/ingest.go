@@ -42,7 +42,7 @@ type IngestResult struct {
 	Damage  []capture.Damage
 	// Err is set when the file could not be read as a capture (missing, not a
 	// capture, no packets readable); the other files are ingested all the same.
-	Err error
+	Err error `json:"-"`
 	// OtherSettings is set for a skipped capture that was ingested under other
 	// flow settings, key or mode than asked for now.
 	OtherSettings bool

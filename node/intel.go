@@ -43,6 +43,38 @@ type intelContext struct {
 	Container     *intel.Container          `json:"container,omitempty"`
 }
 
+// fixRaw undoes what JSON does to an absent object: a nil json.RawMessage
+// comes back as the text null, which exporters would write out.
+func (c *intelContext) fixRaw() {
+	fix := func(r *json.RawMessage) {
+		if string(*r) == "null" {
+			*r = nil
+		}
+	}
+	for i := range c.Identities {
+		fix(&c.Identities[i].Raw)
+	}
+	for i := range c.ObservedData {
+		fix(&c.ObservedData[i].Raw)
+	}
+	for i := range c.Markings {
+		fix(&c.Markings[i].Raw)
+	}
+	for i := range c.Extra {
+		fix(&c.Extra[i].Raw)
+	}
+	for i := range c.Events {
+		fix(&c.Events[i].Raw)
+		fix(&c.Events[i].Manifest)
+	}
+	for i := range c.SharingGroups {
+		fix(&c.SharingGroups[i].Raw)
+	}
+	if c.Container != nil {
+		fix(&c.Container.Raw)
+	}
+}
+
 // ImportIntel reads a STIX 2.1 bundle, a MISP event or (path a directory) a
 // MISP feed, and stores its indicators and sightings as versions of the
 // stored ones: the same indicator from another source is linked (every
@@ -176,29 +208,40 @@ func Sightings(st *store.Store) ([]intel.Sighting, error) {
 	return out, err
 }
 
-// IntelObjects gathers what an export writes: the stored indicators (ours,
-// and received ones unless ownOnly), sightings, and the context of every
-// imported document.
-func IntelObjects(st *store.Store, ownOnly bool) (intel.Objects, error) {
+// IntelObjects gathers what an export writes: the stored indicators,
+// sightings, and the context of every imported document; with ownOrg set,
+// only the indicators that organisation originated and the sightings it
+// observed (never another organisation's intel).
+func IntelObjects(st *store.Store, ownOrg string) (intel.Objects, error) {
 	var objs intel.Objects
 	entries, err := Indicators(st)
 	if err != nil {
 		return objs, err
 	}
 	for _, e := range entries {
-		if ownOnly && e.Publisher != "" {
+		if ownOrg != "" && (e.Publisher != "" || e.Indicator.Origin != ownOrg) {
 			continue
 		}
 		objs.Indicators = append(objs.Indicators, e.Indicator)
 	}
-	if objs.Sightings, err = Sightings(st); err != nil {
+	sights, err := Sightings(st)
+	if err != nil {
 		return objs, err
+	}
+	for _, s := range sights {
+		if ownOrg == "" || s.Observer == ownOrg {
+			objs.Sightings = append(objs.Sightings, s)
+		}
+	}
+	if ownOrg != "" {
+		return objs, nil // the imported documents are other organisations'
 	}
 	err = st.ForEachIntelDoc(func(key string, v []byte) error {
 		var c intelContext
 		if err := json.Unmarshal(v, &c); err != nil {
 			return fmt.Errorf("stored import %s: %w", key, err)
 		}
+		c.fixRaw()
 		objs.Identities = append(objs.Identities, c.Identities...)
 		objs.ObservedData = append(objs.ObservedData, c.ObservedData...)
 		objs.Markings = append(objs.Markings, c.Markings...)
@@ -216,8 +259,8 @@ func IntelObjects(st *store.Store, ownOnly bool) (intel.Objects, error) {
 // ExportIntel writes the stored intel in format: "stix" (a STIX 2.1
 // bundle), "misp" (one MISP event), "json" (flowfed's own encoding, one
 // object per line), or "misp-feed" (out is a directory).
-func ExportIntel(st *store.Store, format string, w io.Writer, dir string, ownOnly bool, now time.Time) error {
-	objs, err := IntelObjects(st, ownOnly)
+func ExportIntel(st *store.Store, format string, w io.Writer, dir string, ownOrg string, now time.Time) error {
+	objs, err := IntelObjects(st, ownOrg)
 	if err != nil {
 		return err
 	}

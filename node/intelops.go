@@ -91,11 +91,15 @@ func RunIntel(ctx context.Context, st *store.Store, v *keyvault.Vault, mode pseu
 			resp.Problems = append(resp.Problems, p.Error())
 		}
 	case "export":
+		own := ""
+		if req.OwnOnly {
+			own = org
+		}
 		if req.Format == "misp-feed" {
-			return resp, ExportIntel(st, req.Format, nil, req.Path, req.OwnOnly, now)
+			return resp, ExportIntel(st, req.Format, nil, req.Path, own, now)
 		}
 		var buf bytes.Buffer
-		if err := ExportIntel(st, req.Format, &buf, "", req.OwnOnly, now); err != nil {
+		if err := ExportIntel(st, req.Format, &buf, "", own, now); err != nil {
 			return resp, err
 		}
 		return resp, writeFileAtomic(req.Path, buf.Bytes(), 0o644)

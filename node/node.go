@@ -354,14 +354,19 @@ func (n *Node) schedulePull(p peer.ID) {
 }
 
 func (n *Node) pullWorker(ctx context.Context) {
+	serve(ctx, n.closed, n.pulls, func(p peer.ID) { n.pull(ctx, p) })
+}
+
+// serve calls fn for every job from jobs until ctx is done or closed closes.
+func serve[T any](ctx context.Context, closed <-chan struct{}, jobs <-chan T, fn func(T)) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-n.closed:
+		case <-closed:
 			return
-		case p := <-n.pulls:
-			n.pull(ctx, p)
+		case j := <-jobs:
+			fn(j)
 		}
 	}
 }

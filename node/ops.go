@@ -40,15 +40,21 @@ func AddrMapper(v *keyvault.Vault, mode pseudo.Mode, id keyvault.KeyID, now time
 // Ingest meters captures into pseudonymized flows in the node's store, under
 // the epoch key in force now and the configured pseudonymization mode.
 func (n *Node) Ingest(ctx context.Context, files []string) ([]IngestResult, error) {
+	res, _, err := n.ingest(ctx, files)
+	return res, err
+}
+
+func (n *Node) ingest(ctx context.Context, files []string) ([]IngestResult, string, error) {
 	mode, err := pseudo.ParseMode(n.cfg.PseudoMode)
 	if err != nil {
-		return nil, fmt.Errorf("%w: pseudo_mode: %v", ErrConfig, err)
+		return nil, "", fmt.Errorf("%w: pseudo_mode: %v", ErrConfig, err)
 	}
 	m, keyID, err := AddrMapper(n.vault, mode, keyvault.KeyID{}, n.now())
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return Ingest(ctx, n.st, files, IngestOptions{Mapper: m, KeyID: keyID.String(), Mode: string(mode)})
+	res, err := Ingest(ctx, n.st, files, IngestOptions{Mapper: m, KeyID: keyID.String(), Mode: string(mode)})
+	return res, keyID.String(), err
 }
 
 // NewIndicator makes an indicator of this organisation: canonical value and

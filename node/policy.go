@@ -74,7 +74,17 @@ func (d *decider) Decide(p peer.ID, e *protocol.Envelope) (protocol.Decision, er
 			err = d.n.audit(auditRecord{Kind: policy.AuditEgress, Artifact: policy.ArtifactRef(e.Kind, e.ArtifactID), Version: e.Version,
 				Peer: p.String(), Rule: dec.Rule, Decision: verdict(dec.Allow), Reason: dec.Reason})
 		}
-		return dec, err
+		if err != nil || !dec.Allow || e.Kind != KindDataset || e.Publisher != d.n.id {
+			return dec, err
+		}
+		// Without a policy every recipient is a domain of its own, so no
+		// two recipients can link the pseudonyms they get.
+		v, verr := d.n.datasetVariant(e, "peer:"+p.String(), policy.NoMinimise(), e.Usage)
+		if verr != nil {
+			return protocol.Decision{Rule: dec.Rule, Reason: fmt.Sprintf("the dataset cannot be prepared for %s: %v", p, verr)}, nil
+		}
+		dec.Envelope = v
+		return dec, nil
 	}
 	a := d.n.policyArtifact(e)
 	pp := policy.Peer{ID: p.String()}
@@ -144,22 +154,6 @@ func envelopeArtifact(e *protocol.Envelope, local bool, org string) policy.Artif
 		}
 	}
 	return a
-}
-
-// PolicyArtifact describes a stored artifact for a policy decision; members
-// give the organisation of its publisher.
-func PolicyArtifact(a store.Artifact, members []store.Peer) (policy.Artifact, error) {
-	e, err := protocol.UnmarshalEnvelope(a.Envelope)
-	if err != nil {
-		return policy.Artifact{}, fmt.Errorf("artifact %s: %w", a.ID, err)
-	}
-	org := ""
-	for _, m := range members {
-		if m.ID == a.Publisher {
-			org = m.Org
-		}
-	}
-	return envelopeArtifact(&e, a.Local, org), nil
 }
 
 // appendEntry links a policy audit entry into the chain.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"iter"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -54,8 +55,24 @@ func (n *Node) datasetVariant(e *protocol.Envelope, domain string, m policy.Mini
 	if err != nil {
 		return nil, err
 	}
+	// Aggregates grouped by neither host nor pair hold no address, and
+	// their windows may already be as coarse as asked: they leave as they
+	// are (under the recipient's usage policy).
+	hasAddrs := base.Kind == dataset.KindFlows || slices.Contains(base.GroupBy, dataset.GroupHost) || slices.Contains(base.GroupBy, dataset.GroupPair)
+	coarse := m.TimeUnit == 0 || !slices.Contains(base.GroupBy, dataset.GroupWindow) || time.Duration(base.Window) >= m.TimeUnit
+	if !hasAddrs && coarse {
+		v := *e
+		if use.String() != e.Usage.String() {
+			var err error
+			if v, err = protocol.Seal(n.key, protocol.Envelope{Kind: e.Kind, ArtifactID: e.ArtifactID, Version: e.Version,
+				Payload: e.Payload, Seq: e.Seq, Created: e.Created, Usage: use}); err != nil {
+				return nil, err
+			}
+		}
+		return &v, nil
+	}
 	if base.DP != nil {
-		return nil, errors.New("a differentially private dataset is released once, in the publisher's domain; it is not re-released per recipient")
+		return nil, errors.New("a differentially private dataset is released once; one holding addresses or finer windows than asked is not re-released per recipient")
 	}
 	spec := dataset.Spec{
 		Kind: base.Kind, GroupBy: base.GroupBy, Window: time.Duration(base.Window),

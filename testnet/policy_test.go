@@ -200,7 +200,7 @@ func srcSet(t *testing.T, n, publisher *Node) map[netip.Addr]bool {
 			return false, err
 		}
 		for _, d := range ds {
-			if d.Publisher != string(publisher.ID()) || !d.Complete() {
+			if d.Publisher != publisher.ID().String() || !d.Complete() {
 				continue
 			}
 			m, content, err := node.LoadDataset(n.Store(), d.Manifest.ID)

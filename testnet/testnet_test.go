@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/flowfed/flowfed/share/dataset"
+	"github.com/flowfed/flowfed/testnet/synth"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -212,5 +214,33 @@ func TestLeakCheckFindsPlantedAddresses(t *testing.T) {
 	}
 	if len(leaks) != 3 {
 		t.Fatalf("leaks = %v, want the indicator's address too", leaks)
+	}
+}
+
+func TestAddressFreeDPAggregatesTravelAsPublished(t *testing.T) {
+	net := New(t, 2)
+	a, b := net.Nodes[0], net.Nodes[1]
+	ctx := context.Background()
+	capPath := filepath.Join(t.TempDir(), "a.pcap")
+	if _, err := synth.WriteFile(capPath, synth.Config{Seed: 3, Packets: 3000}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Ingest(ctx, []string{capPath}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := a.BuildDataset(dataset.Spec{Kind: dataset.KindAggregates, GroupBy: []string{"protocol"}, K: 3,
+		DP: &dataset.DP{Mechanism: "laplace", Epsilon: 0.5}, Usage: usage.Policy{TLP: usage.Green}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.PublishDataset(ctx, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	err = WaitFor(ctx, 30*time.Second, "the DP dataset at B", func() (bool, error) {
+		ds, err := node.Datasets(b.Store())
+		return err == nil && len(ds) == 1 && ds[0].Complete() && ds[0].Manifest.ID == m.ID, err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -85,7 +85,7 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 		for _, a := range st.arts {
 			pub := "here"
 			if !a.Local {
-				pub = shortPeer(peer.ID(a.Publisher).String())
+				pub = a.Publisher
 			}
 			until := "-"
 			if !a.RetainUntil.IsZero() {
@@ -99,20 +99,21 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 			return usagef("need one artifact ID")
 		}
 		for _, a := range st.arts {
-			if a.ID != fl.Arg(0) {
+			// An indicator's id names our artifact of it.
+			if a.ID != fl.Arg(0) && !(a.Local && strings.HasPrefix(a.ID, fl.Arg(0)+"@")) {
 				continue
 			}
 			if len(a.Recipients) == 0 {
 				fmt.Fprintln(e.stdout, "no member has acknowledged it")
 			}
 			for _, d := range a.Recipients {
-				org := ""
+				org := "-"
 				for _, m := range st.members {
-					if m.ID == d.Peer {
+					if peer.ID(m.ID).String() == d.Peer {
 						org = m.Org
 					}
 				}
-				fmt.Fprintf(e.stdout, "%s\t%s\tversion %d\t%s\n", peer.ID(d.Peer), org, d.Version, d.At.Format(time.RFC3339))
+				fmt.Fprintf(e.stdout, "%s\t%s\tversion %d\t%s\n", d.Peer, org, d.Version, d.At.Format(time.RFC3339))
 			}
 			return nil
 		}

@@ -12,8 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/peer"
-
+	"github.com/flowfed/flowfed/internal/fsutil"
 	"github.com/flowfed/flowfed/internal/store"
 	"github.com/flowfed/flowfed/node"
 	"github.com/flowfed/flowfed/share/dataset"
@@ -86,13 +85,16 @@ func runDatasets(ctx context.Context, e *env, args []string) error {
 			from := "here"
 			switch {
 			case d.Publisher != "":
-				from = peer.ID(d.Publisher).String()
+				from = d.Publisher
 			case d.Base != "":
 				from = "here, version of " + d.Base[:min(len(d.Base), 15)] + "…"
 			}
 			domain := m.Domain
 			if domain == "" {
 				domain = "own"
+				if d.Publisher != "" {
+					domain = "publisher's"
+				}
 			}
 			dp := "-"
 			if m.DP != nil {
@@ -139,12 +141,21 @@ func runDatasets(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "%s\n", b)
 		return nil
 	case "export":
-		format := fl.String("format", "csv", "output `format`: csv, jsonl or npz")
+		format := fl.String("format", "", "output `format`: csv, jsonl or npz (default: from OUT's extension)")
 		if err := parseFlags(fl, args); err != nil {
 			return err
 		}
 		if fl.NArg() != 2 {
-			return usagef("need a dataset ID and an output file")
+			return usagef("need a dataset ID and an output file ('-' for standard output)")
+		}
+		out := fl.Arg(1)
+		if *format == "" {
+			switch ext := strings.TrimPrefix(filepath.Ext(out), "."); ext {
+			case "csv", "jsonl", "npz":
+				*format = ext
+			default:
+				return usagef("give --format csv, jsonl or npz (OUT %q has no known extension)", out)
+			}
 		}
 		switch *format {
 		case "csv", "jsonl", "npz":
@@ -155,7 +166,9 @@ func runDatasets(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		out := fl.Arg(1)
+		if out == "-" {
+			return dataset.Export(e.stdout, m, content, *format)
+		}
 		n, err := writeFileVia(out, func(f *os.File) error { return dataset.Export(f, m, content, *format) })
 		if err != nil {
 			return err
@@ -189,6 +202,12 @@ func datasetsBuild(ctx context.Context, e *env, fl *flag.FlagSet, df *dataFlags,
 	}
 	if fl.NArg() != 0 {
 		return usagef("build takes no arguments")
+	}
+	if *k < 1 {
+		return usagef("--k must be at least 1")
+	}
+	if *dpMech == "" && (*eps != 0 || *delta != 0 || *budget != 0 || *maxContrib != 0) {
+		return usagef("--epsilon, --delta, --budget and --max-contrib need --dp laplace or --dp gaussian")
 	}
 	req := node.DatasetRequest{Kind: *kind, Window: *window, K: *k, Publish: *publish}
 	if *groupBy != "" {
@@ -236,6 +255,10 @@ func datasetsBuild(ctx context.Context, e *env, fl *flag.FlagSet, df *dataFlags,
 			m, err = node.BuildDataset(st, spec)
 			return err
 		})
+	}
+	if errors.Is(err, store.ErrExists) {
+		fmt.Fprintf(e.stdout, "nothing new: the same flows and parameters were built before (%v)\n", err)
+		return nil
 	}
 	if err != nil {
 		return explainRelease(err)
@@ -321,31 +344,5 @@ func loadDataset(ctx context.Context, dir, id string, withContent bool) (dataset
 // writeFileVia writes a file through a temporary name in its directory and
 // renames it into place once write succeeded; it returns the size written.
 func writeFileVia(path string, write func(*os.File) error) (int64, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return 0, fmt.Errorf("creating %s: %w", path, err)
-	}
-	tmp := f.Name()
-	err = write(f)
-	var size int64
-	if err == nil {
-		var fi os.FileInfo
-		if fi, err = f.Stat(); err == nil {
-			size = fi.Size()
-		}
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return 0, fmt.Errorf("writing %s: %w", path, err)
-	}
-	return size, nil
+	return fsutil.WriteFile(path, 0o644, write)
 }

@@ -22,7 +22,8 @@ become irreversible) and deletes the flows and datasets made under it;
 hold it. For each of our artifacts touched, a signed erasure notice goes to every
 member; recipients delete their copy, refuse it if it comes again, and
 acknowledge with a signed receipt. A received artifact is deleted here and
-refused from now on. 'erase status' lists the notices still unacknowledged.
+refused from now on. 'erase status' lists the notices sent, with the recipients
+that have not acknowledged them yet.
 Needs the running node (start it with 'flowfed run').
 
 Example:

@@ -48,18 +48,38 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 	if err != nil || !mode.FormatPreserving() {
 		return usagef("--mode: want cryptopan, ipcrypt-pfx or ipcrypt-det")
 	}
-	m, keyID, err := addrMapper(e, &df, keyvault.KeyID{}, mode)
-	if err != nil {
-		return err
+	var results []node.IngestResult
+	var keyID keyvault.KeyID
+	if client, derr := node.Dial(df.dir); derr == nil {
+		// The running node holds the store and the vault: it ingests, with
+		// its configured mode and the default flow settings.
+		if *cfgFile != "" || isFlagSet(fl, "mode") {
+			return usagef("--mode and --flow-config apply when no node runs; the running node ingests with its config (pseudo_mode)")
+		}
+		var files []string
+		for _, f := range fl.Args() {
+			abs, _ := filepath.Abs(f)
+			files = append(files, abs)
+		}
+		var resp node.IngestResponse
+		resp, err = client.Ingest(ctx, files)
+		results = resp.Results
+		keyID, _ = keyvault.ParseKeyID(resp.KeyID)
+	} else {
+		var m pseudo.AddrMapper
+		m, keyID, err = addrMapper(e, &df, keyvault.KeyID{}, mode)
+		if err != nil {
+			return err
+		}
+		st, err := store.Open(filepath.Join(df.dir, "store.db"), store.Options{})
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		opts := node.IngestOptions{Flow: cfg, Mapper: m, KeyID: keyID.String(), Mode: string(mode)}
+		opts.Progress = progressLine(e)
+		results, err = node.Ingest(ctx, st, fl.Args(), opts)
 	}
-	st, err := store.Open(filepath.Join(df.dir, "store.db"), store.Options{})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	opts := node.IngestOptions{Flow: cfg, Mapper: m, KeyID: keyID.String(), Mode: string(mode)}
-	opts.Progress = progressLine(e)
-	results, err := node.Ingest(ctx, st, fl.Args(), opts)
 	failed := 0
 	for _, r := range results {
 		if r.Err != nil {

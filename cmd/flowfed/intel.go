@@ -235,10 +235,14 @@ func printIntel(e *env, sub string, req node.IntelRequest, resp node.IntelRespon
 		if err := tw.Flush(); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "%d matches recorded as sightings\n", len(resp.Matches))
+		inds := map[string]bool{}
+		for _, m := range resp.Matches {
+			inds[m.Indicator] = true
+		}
+		fmt.Fprintf(e.stdout, "%d matching endpoints of %d indicators; one sighting per indicator recorded\n", len(resp.Matches), len(inds))
 	}
 	if resp.Published > 0 {
-		fmt.Fprintf(e.stdout, "published %d indicators to the members\n", resp.Published)
+		fmt.Fprintf(e.stdout, "published %d indicators; members receive what the sharing policy allows (TLP:RED never leaves)\n", resp.Published)
 	}
 	return nil
 }

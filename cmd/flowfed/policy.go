@@ -229,12 +229,8 @@ func readState(ctx context.Context, dir string) (*nodeState, error) {
 		return nil, err
 	}
 	err = withStore(dir, func(st *store.Store) error {
-		err := st.Artifacts(func(a store.Artifact) error {
-			ds, err := st.Recipients(a.ID)
-			s.arts = append(s.arts, node.ArtifactInfo{Artifact: a, Recipients: ds})
-			return err
-		})
-		if err != nil {
+		var err error
+		if s.arts, err = node.Artifacts(st); err != nil {
 			return err
 		}
 		if s.members, err = st.Peers(); err != nil {
@@ -248,8 +244,8 @@ func readState(ctx context.Context, dir string) (*nodeState, error) {
 
 func (s *nodeState) artifact(id string) (policy.Artifact, error) {
 	for _, a := range s.arts {
-		if a.ID == id {
-			return node.PolicyArtifact(a.Artifact, s.members)
+		if a.ID == id || strings.HasPrefix(a.ID, id+"@") && a.Local {
+			return a.Policy(s.members)
 		}
 	}
 	return policy.Artifact{}, fmt.Errorf("no artifact %s here ('flowfed audit artifacts' lists them)", id)
@@ -262,7 +258,7 @@ func (s *nodeState) own() []policy.Artifact {
 		if !a.Local {
 			continue
 		}
-		if pa, err := node.PolicyArtifact(a.Artifact, s.members); err == nil {
+		if pa, err := a.Policy(s.members); err == nil {
 			out = append(out, pa)
 		}
 	}
@@ -293,7 +289,7 @@ func (s *nodeState) recorded(old, next *policy.Policy) []policy.Recorded {
 		found := false
 		for _, a := range s.arts {
 			if a.ID == id && a.Kind == kind {
-				if pa, err := node.PolicyArtifact(a.Artifact, s.members); err == nil {
+				if pa, err := a.Policy(s.members); err == nil {
 					art, found = pa, true
 				}
 			}

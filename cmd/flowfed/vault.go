@@ -30,6 +30,8 @@ func openVault(e *env, df *dataFlags) (*keyvault.Vault, error) {
 		return v, nil
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("no vault in %s: run 'flowfed init --dir %s' first", df.dir, df.dir)
+	case errors.Is(err, keyvault.ErrLocked):
+		return nil, fmt.Errorf("%w: the node running on %s holds it; stop it (Ctrl-C or SIGTERM) to use this command, or use the commands that go through the node (ingest, datasets, intel, peers, policy, audit, erase)", err, df.dir)
 	case errors.Is(err, keyvault.ErrCorrupt):
 		return nil, fmt.Errorf("%w (restore it with 'flowfed keys restore BACKUP' into a new --dir)", err)
 	}

@@ -123,6 +123,15 @@ func TestDatasetLedgerRefusalStoresNothing(t *testing.T) {
 	if spent, _ := s.Spent("aggregates/host", "2026-01"); spent != 0.6 {
 		t.Fatalf("spent = %v", spent)
 	}
+	// A later release cannot raise the budget its family started with.
+	big := *ch
+	big.Budget = 100
+	if err := s.PutDataset(Dataset{ID: "ds-3"}, nil, &big); err == nil {
+		t.Fatal("a larger budget asked later was granted")
+	}
+	if l, _ := s.Ledger(); len(l) != 1 || l[0].Budget != 1 {
+		t.Fatalf("ledger = %+v", l)
+	}
 	if err := s.PutDataset(Dataset{ID: "ds-1"}, nil, nil); !errors.Is(err, ErrExists) {
 		t.Fatalf("duplicate dataset: %v", err)
 	}

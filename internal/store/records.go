@@ -62,16 +62,22 @@ func (s *Store) PutDataset(d Dataset, chunks []Chunk, charge *Charge) error {
 		if charge != nil {
 			lk := ledgerKey(charge.Family, charge.Period)
 			led := tx.Bucket(bucketLedger)
-			spent := 0.0
-			if b := led.Get(lk); len(b) == 8 {
+			// The budget of a family and period is fixed by its first
+			// release; later releases cannot raise it.
+			spent, budget := 0.0, charge.Budget
+			if b := led.Get(lk); len(b) >= 8 {
 				spent = math.Float64frombits(binary.BigEndian.Uint64(b))
+				if len(b) == 16 {
+					budget = math.Float64frombits(binary.BigEndian.Uint64(b[8:]))
+				}
 			}
 			if charge.Check != nil {
-				if err := charge.Check(spent, charge.Epsilon, charge.Budget); err != nil {
+				if err := charge.Check(spent, charge.Epsilon, budget); err != nil {
 					return err
 				}
 			}
-			if err := led.Put(lk, binary.BigEndian.AppendUint64(nil, math.Float64bits(spent+charge.Epsilon))); err != nil {
+			v := binary.BigEndian.AppendUint64(nil, math.Float64bits(spent+charge.Epsilon))
+			if err := led.Put(lk, binary.BigEndian.AppendUint64(v, math.Float64bits(budget))); err != nil {
 				return err
 			}
 		}
@@ -97,7 +103,7 @@ func ledgerKey(family, period string) []byte {
 func (s *Store) Spent(family, period string) (float64, error) {
 	var spent float64
 	err := s.db.View(func(tx *bolt.Tx) error {
-		if b := tx.Bucket(bucketLedger).Get(ledgerKey(family, period)); len(b) == 8 {
+		if b := tx.Bucket(bucketLedger).Get(ledgerKey(family, period)); len(b) >= 8 {
 			spent = math.Float64frombits(binary.BigEndian.Uint64(b))
 		}
 		return nil
@@ -108,7 +114,7 @@ func (s *Store) Spent(family, period string) (float64, error) {
 // LedgerEntry is the epsilon spent in one family and period.
 type LedgerEntry struct {
 	Family, Period string
-	Spent          float64
+	Spent, Budget  float64
 }
 
 // Ledger lists the epsilon spent per family and period.
@@ -117,10 +123,14 @@ func (s *Store) Ledger() ([]LedgerEntry, error) {
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketLedger).ForEach(func(k, v []byte) error {
 			fam, per, ok := bytes.Cut(k, []byte{0})
-			if !ok || len(v) != 8 {
+			if !ok || len(v) != 8 && len(v) != 16 {
 				return fmt.Errorf("%w: ledger entry %q", ErrCorrupt, k)
 			}
-			out = append(out, LedgerEntry{string(fam), string(per), math.Float64frombits(binary.BigEndian.Uint64(v))})
+			e := LedgerEntry{Family: string(fam), Period: string(per), Spent: math.Float64frombits(binary.BigEndian.Uint64(v))}
+			if len(v) == 16 {
+				e.Budget = math.Float64frombits(binary.BigEndian.Uint64(v[8:]))
+			}
+			out = append(out, e)
 			return nil
 		})
 	})
