@@ -71,8 +71,8 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		st, err := store.Open(filepath.Join(df.dir, "store.db"), store.Options{})
-		if err != nil {
+		var st *store.Store
+		if st, err = store.Open(filepath.Join(df.dir, "store.db"), store.Options{}); err != nil {
 			return err
 		}
 		defer st.Close()
