@@ -415,12 +415,19 @@ func (n *Node) Sync(ctx context.Context) {
 	}
 }
 
-// NotifyAll tells every connected member that new artifacts are available.
+// NotifyAll tells every member, concurrently, that new artifacts are
+// available; a member that misses it catches up by anti-entropy.
 func (n *Node) NotifyAll(ctx context.Context) {
+	var wg sync.WaitGroup
 	for _, m := range n.Members() {
 		id := peer.ID(m.ID)
-		if err := n.svc.Notify(ctx, id); err != nil {
-			n.log.Debug("notify failed; the member will catch up by anti-entropy", "peer", id.String(), "err", err)
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := n.svc.Notify(ctx, id); err != nil {
+				n.log.Debug("notify failed; the member will catch up by anti-entropy", "peer", id.String(), "err", err)
+			}
+		}()
 	}
+	wg.Wait()
 }
