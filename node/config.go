@@ -48,6 +48,10 @@ type Config struct {
 	SyncInterval Duration `yaml:"sync_interval"`
 	// RetentionInterval is the period of the retention reaper (default 1h).
 	RetentionInterval Duration `yaml:"retention_interval"`
+	// KeyRetention is how long an epoch key is kept after its epoch ended;
+	// the reaper then crypto-shreds it, so its pseudonyms can no longer be
+	// reversed by anyone (0, the default: keep until shredded by hand).
+	KeyRetention Duration `yaml:"key_retention"`
 	// StreamTimeout bounds every protocol stream (default 30s).
 	StreamTimeout Duration `yaml:"stream_timeout"`
 	// PolicyFile names the sharing policy (YAML, see `flowfed policy check`);

@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/flowfed/flowfed/internal/progress"
@@ -23,8 +26,13 @@ type IngestOptions struct {
 	// Mapper pseudonymizes addresses; KeyID names its epoch key and Mode its
 	// algorithm. Both are required: the store keeps no raw address.
 	Mapper flow.AddrMapper
-	KeyID  string
-	Mode   string
+	// Names, when set, replaces the host names in the label evidence (DNS
+	// query and answer names, TLS/QUIC SNI, HTTP Host) by keyed tokens, so
+	// that the store holds no name in clear; indicators are matched against
+	// them by tokenizing their names with the same key (see NameKeyer).
+	Names func(name string) string
+	KeyID string
+	Mode  string
 	// BatchSize is the number of flows written per transaction (default 2048).
 	BatchSize int
 	// Progress, when set, is called with the bytes of the current file read so far.
@@ -143,6 +151,9 @@ func ingestFile(ctx context.Context, st *store.Store, name string, opts IngestOp
 		}
 		rec := fl.Record(opts.Flow)
 		rec.Pseudonymize(opts.Mapper, opts.KeyID)
+		if opts.Names != nil {
+			tokenizeNames(&rec, opts.Names)
+		}
 		batch = append(batch, rec)
 		if len(batch) >= opts.BatchSize {
 			if putErr = flushTo(nil); putErr != nil {
@@ -201,3 +212,35 @@ type captureError struct{ err error }
 
 func (e *captureError) Error() string { return e.err.Error() }
 func (e *captureError) Unwrap() error { return e.err }
+
+// tokenizeNames replaces the host names of a flow's evidence by tokens.
+// Addresses (already pseudonyms), rcodes and "TYPE<n>" answers stay.
+func tokenizeNames(r *flow.Record, token func(string) string) {
+	ev := r.Label.Evidence
+	if ev == nil {
+		return
+	}
+	for _, p := range []*string{&ev.DNSQuery, &ev.TLSSNI, &ev.HTTPHost, &ev.DNSAnswer} {
+		v := *p
+		if v == "" || strings.HasPrefix(v, "TYPE") {
+			continue
+		}
+		host := v
+		if h, _, err := net.SplitHostPort(v); err == nil {
+			host = h
+		}
+		if _, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
+			continue
+		}
+		*p = token(NormalizeName(v))
+	}
+}
+
+// NormalizeName is the form a host name is tokenized in: lower case, no
+// trailing dot, no port.
+func NormalizeName(s string) string {
+	if h, _, err := net.SplitHostPort(s); err == nil {
+		s = h
+	}
+	return strings.ToLower(strings.TrimSuffix(strings.TrimSpace(s), "."))
+}

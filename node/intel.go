@@ -370,7 +370,6 @@ func MatchIntel(st *store.Store, v *keyvault.Vault, mode pseudo.Mode, org string
 	}
 	matchers := map[string]*keyed{}
 	byKey := map[string]*Match{}
-	nameKey := func(s string) string { return strings.ToLower(strings.TrimSuffix(s, ".")) }
 	values := map[string]string{}
 	for _, in := range inds {
 		values[in.ID] = in.Value
@@ -402,7 +401,11 @@ func MatchIntel(st *store.Store, v *keyvault.Vault, mode pseudo.Mode, org string
 			if err != nil {
 				return fmt.Errorf("epoch key %s: %w", r.KeyID, err)
 			}
-			m, err := intel.NewMatcher(inds, intel.Infallible(mp), mode.PrefixPreserving(), nameKey)
+			names, err := NameKeyer(v, id)
+			if err != nil {
+				return err
+			}
+			m, err := intel.NewMatcher(inds, intel.Infallible(mp), mode.PrefixPreserving(), names)
 			if err != nil && !errors.Is(err, intel.ErrNotPrefixPreserving) {
 				return err
 			}
@@ -422,7 +425,7 @@ func MatchIntel(st *store.Store, v *keyvault.Vault, mode pseudo.Mode, org string
 				if name == "" {
 					continue
 				}
-				for _, id := range km.m.MatchName(nameKey(name)) {
+				for _, id := range km.m.MatchName(name) { // stored as a token
 					hit(id, r.Key.SrcAddr(), r.KeyID, r)
 				}
 			}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/flowfed/flowfed/internal/store"
@@ -19,7 +20,7 @@ import (
 // IntelRequest is one 'flowfed intel' operation, run by the node when it is
 // running and by the CLI on the data directory otherwise.
 type IntelRequest struct {
-	Op string `json:"op"` // add, import, export, list, revoke, match, publish
+	Op string `json:"op"` // add, import, export, list, show, revoke, match, publish
 
 	// add
 	Type, Value string   `json:",omitempty"`
@@ -110,6 +111,33 @@ func RunIntel(ctx context.Context, st *store.Store, v *keyvault.Vault, mode pseu
 		}
 		resp.Sightings, err = Sightings(st)
 		return resp, err
+	case "show":
+		all, err := Indicators(st)
+		if err != nil {
+			return resp, err
+		}
+		for _, e := range all {
+			for _, id := range req.IDs {
+				if e.Key == id || e.Indicator.ID == id {
+					resp.Indicators = append(resp.Indicators, e)
+				}
+			}
+		}
+		if len(resp.Indicators) == 0 {
+			return resp, fmt.Errorf("indicator %s: %w", strings.Join(req.IDs, ", "), store.ErrNotFound)
+		}
+		sights, err := Sightings(st)
+		if err != nil {
+			return resp, err
+		}
+		for _, sg := range sights {
+			for _, e := range resp.Indicators {
+				if sg.IndicatorID == e.Indicator.ID {
+					resp.Sightings = append(resp.Sightings, sg)
+					break
+				}
+			}
+		}
 	case "revoke":
 		for _, id := range req.IDs {
 			ind, err := RevokeIndicator(st, id, req.Reason, now)

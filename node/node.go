@@ -285,8 +285,15 @@ func (n *Node) Connect(ctx context.Context, id peer.ID) error {
 	if err := n.host.Connect(ctx, peer.AddrInfo{ID: id, Addrs: n.host.Peerstore().Addrs(id)}); err != nil {
 		return fmt.Errorf("connecting %s: %w", id, err)
 	}
-	if _, err := n.svc.Hello(ctx, id); err != nil {
+	info, err := n.svc.Hello(ctx, id)
+	if err != nil {
 		return fmt.Errorf("handshake with %s: %w", id, err)
+	}
+	// The signed handshake names the peer's organisation: it must be the
+	// one the member was listed with.
+	if m, ok := n.Member(id); ok && m.Org != "" && info.Org != "" && info.Org != m.Org {
+		n.host.Network().ClosePeer(id)
+		return fmt.Errorf("handshake with %s: it says it is %q, but it is listed as a member of %q: %w", id, info.Org, m.Org, protocol.ErrNotMember)
 	}
 	return nil
 }

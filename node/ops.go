@@ -53,8 +53,29 @@ func (n *Node) ingest(ctx context.Context, files []string) ([]IngestResult, stri
 	if err != nil {
 		return nil, "", err
 	}
-	res, err := Ingest(ctx, n.st, files, IngestOptions{Mapper: m, KeyID: keyID.String(), Mode: string(mode)})
+	names, err := NameKeyer(n.vault, keyID)
+	if err != nil {
+		return nil, "", err
+	}
+	res, err := Ingest(ctx, n.st, files, IngestOptions{Mapper: m, KeyID: keyID.String(), Mode: string(mode), Names: names})
 	return res, keyID.String(), err
+}
+
+// NameKeyer returns the keyed tokenizer of host names under an epoch key:
+// what ingest stores instead of the names in label evidence, and what
+// indicator names are matched through.
+func NameKeyer(v *keyvault.Vault, id keyvault.KeyID) (func(string) string, error) {
+	ek, err := v.Key(id)
+	if err != nil {
+		return nil, err
+	}
+	key := ek.PseudoKey("names", 32)
+	defer clear(key)
+	tk, err := pseudo.NewTokenizer(key, "flowfed/evidence-names/v1")
+	if err != nil {
+		return nil, err
+	}
+	return func(name string) string { return tk.Token(NormalizeName(name)) }, nil
 }
 
 // NewIndicator makes an indicator of this organisation: canonical value and

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/flowfed/flowfed/internal/store"
+	"github.com/flowfed/flowfed/keyvault"
 	"github.com/flowfed/flowfed/policy"
 	"github.com/flowfed/flowfed/protocol"
 )
@@ -113,9 +114,36 @@ func (n *Node) Reap() (int, error) {
 		n.stats.expired.Add(1)
 	}
 	if len(expired) > 0 {
-		return len(expired), n.audit(auditRecord{Kind: "retention", Count: len(expired), Reason: "retention ended"})
+		if err := n.audit(auditRecord{Kind: "retention", Count: len(expired), Reason: "retention ended"}); err != nil {
+			return len(expired), err
+		}
 	}
-	return 0, nil
+	return len(expired), n.shredOldKeys(now)
+}
+
+// shredOldKeys crypto-shreds the epoch keys whose epoch ended more than
+// KeyRetention ago, and records each in the audit chain.
+func (n *Node) shredOldKeys(now time.Time) error {
+	ret := time.Duration(n.cfg.KeyRetention)
+	if ret <= 0 {
+		return nil
+	}
+	keys, err := n.vault.List()
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if k.ID.Purpose() != keyvault.PurposeEpoch || k.State == keyvault.StateShredded || k.End.IsZero() || now.Before(k.End.Add(ret)) {
+			continue
+		}
+		if err := n.vault.Shred(k.ID); err != nil && !errors.Is(err, keyvault.ErrShredded) {
+			return fmt.Errorf("shredding %s: %w", k.ID, err)
+		}
+		if err := n.audit(auditRecord{Kind: policy.AuditKey, Decision: "shredded", Reason: fmt.Sprintf("epoch key %s shredded: its epoch ended %s, key_retention %s", k.ID, k.End.Format(time.RFC3339), ret)}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // loadDecider returns the egress policy hook: the policy in force (config's

@@ -203,6 +203,9 @@ func buildFrom(st *store.Store, spec dataset.Spec, transform func(*flow.Record) 
 			iterErr = err
 		}
 	}
+	if spec.FlowSettings == nil {
+		spec.FlowSettings = flowSettings(st)
+	}
 	built, err := dataset.Build(spec, iter.Seq[dataset.Row](rows))
 	if iterErr != nil {
 		return nil, fmt.Errorf("reading stored flows: %w", iterErr)
@@ -224,4 +227,38 @@ func storeBuilt(st *store.Store, built *dataset.Built, base string) error {
 	}
 	m := built.Manifest
 	return st.PutDataset(store.Dataset{ID: m.ID, Manifest: m.Encode(), Base: base}, chunks, charge)
+}
+
+// flowSettings names the flow-meter settings of the stored flows for a
+// manifest: "flow-config <digest>" and the settings in their text form
+// (timeouts and the rest), one entry per configuration in use.
+func flowSettings(st *store.Store) map[string]string {
+	ins, err := st.Ingests()
+	if err != nil {
+		return nil
+	}
+	out := map[string]string{}
+	for _, in := range ins {
+		d := in.FlowConfigDigest
+		if d == "" || out["flow-config "+d] != "" {
+			continue
+		}
+		js, err := st.FlowConfig(d)
+		if err != nil {
+			continue
+		}
+		cfg, err := flow.ParseConfig([]byte(js))
+		if err != nil {
+			continue
+		}
+		text := cfg.String()
+		if len(text) > 250 {
+			text = text[:250]
+		}
+		out["flow-config "+d] = text
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }

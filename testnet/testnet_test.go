@@ -244,3 +244,33 @@ func TestAddressFreeDPAggregatesTravelAsPublished(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestRetentionShredsOldEpochKeys(t *testing.T) {
+	clock := &fakeClock{}
+	net := New(t, 1, func(o *Options) {
+		o.Now = clock.now
+		o.Configure = func(_ int, cfg *node.Config) { cfg.KeyRetention = node.Duration(24 * time.Hour) }
+	})
+	n := net.Nodes[0]
+	ek, err := n.Vault.EpochFor(clock.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Reap(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Vault.Key(ek.ID()); err != nil {
+		t.Fatalf("a current epoch key was shredded: %v", err)
+	}
+	clock.advance(ek.End().Sub(clock.now()) + 25*time.Hour)
+	if _, err := n.Reap(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Vault.Key(ek.ID()); err == nil {
+		t.Fatal("an epoch key past its retention is still usable")
+	}
+	log, _ := node.AuditLog(n.Store())
+	if last := log[len(log)-1]; last.Kind != "key" || !strings.Contains(last.Reason, ek.ID().String()) {
+		t.Fatalf("last audit entry %+v", last)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/flowfed/flowfed/internal/store"
 	"github.com/flowfed/flowfed/keyvault"
@@ -66,8 +67,17 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 		results = resp.Results
 		keyID, _ = keyvault.ParseKeyID(resp.KeyID)
 	} else {
+		v, verr := openVault(e, &df)
+		if verr != nil {
+			return verr
+		}
 		var m pseudo.AddrMapper
-		m, keyID, err = addrMapper(e, &df, keyvault.KeyID{}, mode)
+		m, keyID, err = node.AddrMapper(v, mode, keyvault.KeyID{}, time.Now())
+		var names func(string) string
+		if err == nil {
+			names, err = node.NameKeyer(v, keyID)
+		}
+		v.Close()
 		if err != nil {
 			return err
 		}
@@ -76,7 +86,7 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		defer st.Close()
-		opts := node.IngestOptions{Flow: cfg, Mapper: m, KeyID: keyID.String(), Mode: string(mode)}
+		opts := node.IngestOptions{Flow: cfg, Mapper: m, KeyID: keyID.String(), Mode: string(mode), Names: names}
 		opts.Progress = progressLine(e)
 		results, err = node.Ingest(ctx, st, fl.Args(), opts)
 	}

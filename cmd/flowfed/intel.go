@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,6 +25,7 @@ Usage:
   flowfed intel import [--dir D] FILE|FEED-DIR [--tlp T] [--purpose P]
   flowfed intel export [--dir D] --format stix|misp|misp-feed|json [--own] OUT
   flowfed intel list   [--dir D]
+  flowfed intel show   [--dir D] ID...
   flowfed intel revoke [--dir D] ID... [--reason TEXT] [--publish]
   flowfed intel publish [--dir D] [ID...]
   flowfed intel match  [--dir D] [--reveal]
@@ -57,7 +60,7 @@ func runIntel(ctx context.Context, e *env, args []string) error {
 		if err := parseFlags(fl, args); err != nil {
 			return err
 		}
-		return usagef("want add, import, export, list, revoke, publish or match")
+		return usagef("want add, import, export, list, show, revoke, publish or match")
 	}
 	sub, args := args[0], args[1:]
 	fl := newFlagSet(e, "intel "+sub, intelUsage)
@@ -116,6 +119,11 @@ func runIntel(ctx context.Context, e *env, args []string) error {
 		}
 		req.IDs = fl.Args()
 	case "publish":
+		req.IDs = fl.Args()
+	case "show":
+		if fl.NArg() == 0 {
+			return usagef("need at least one indicator ID")
+		}
 		req.IDs = fl.Args()
 	case "list", "match":
 	default:
@@ -212,6 +220,21 @@ func printIntel(e *env, sub string, req node.IntelRequest, resp node.IntelRespon
 			return err
 		}
 		fmt.Fprintf(e.stdout, "%d indicators, %d sightings\n", len(resp.Indicators), len(resp.Sightings))
+	case "show":
+		for _, x := range resp.Indicators {
+			from := "here"
+			if x.Publisher != "" {
+				from = x.Publisher
+			}
+			var pretty bytes.Buffer
+			if err := json.Indent(&pretty, x.Indicator.Encode(), "", "  "); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "# %s (from %s, score %.0f now)\n%s\n", x.Key, from, x.Indicator.Score(time.Now()), pretty.Bytes())
+		}
+		for _, sg := range resp.Sightings {
+			fmt.Fprintf(e.stdout, "sighting %s: %d times, %s to %s, by %s\n", sg.ID, sg.Count, sg.FirstSeen.Format(time.RFC3339), sg.LastSeen.Format(time.RFC3339), orDash(sg.ObserverName, sg.Observer, "anonymous"))
+		}
 	case "revoke":
 		fmt.Fprintf(e.stdout, "revoked %d indicators\n", len(req.IDs))
 	case "match":

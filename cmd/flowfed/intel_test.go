@@ -24,6 +24,10 @@ func TestIntelImportMatchExport(t *testing.T) {
 	capPath := filepath.Join(t.TempDir(), "s.pcap")
 	testutil.WriteSynthCapture(t, capPath, 20)
 	c.must("", "ingest", capPath)
+	// Host names of the label evidence are stored as keyed tokens only.
+	if b, err := os.ReadFile(filepath.Join(c.dir, "store.db")); err != nil || strings.Contains(string(b), "example.org") {
+		t.Fatalf("the store holds a host name in clear (%v)", err)
+	}
 	bundle := filepath.Join(t.TempDir(), "bundle.json")
 	// Indicators decay: date them yesterday.
 	src := strings.ReplaceAll(testBundle, "DAY1", time.Now().UTC().AddDate(0, 0, -1).Format("2006-01-02"))
@@ -55,6 +59,15 @@ func TestIntelImportMatchExport(t *testing.T) {
 	}
 	if out := c.must("", "audit", "list", "--kind", "reveal"); !strings.Contains(out, "revealed") {
 		t.Fatalf("reveal not audited: %s", out)
+	}
+	var id string
+	for _, line := range strings.Split(c.must("", "intel", "list"), "\n") {
+		if strings.Contains(line, "198.51.100.1 ") {
+			id = strings.Fields(line)[0]
+		}
+	}
+	if out := c.must("", "intel", "show", id); !strings.Contains(out, "2b2b2b2b-2222-4222-8222-222222222222") || !strings.Contains(out, "sighting ") {
+		t.Fatalf("show %s: %s", id, out)
 	}
 	exp := filepath.Join(t.TempDir(), "out.json")
 	c.must("", "intel", "export", "--format", "stix", exp)
