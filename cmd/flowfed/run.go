@@ -31,7 +31,8 @@ Config keys and defaults:
   admin: 127.0.0.1:0              admin API address (loopback only)
   pseudo_mode: cryptopan          address pseudonymization of ingested captures
   sync_interval: 30s              anti-entropy pull from every member
-  retention_interval: 1h          retention reaper period
+  retention_interval: 1h          retention reaper period (expired artifacts deleted everywhere)
+  key_retention: 0s               crypto-shred epoch keys this long after their epoch (0: keep)
   stream_timeout: 30s             deadline of every protocol stream
   policy_file: ""                 sharing policy (default: members get TLP CLEAR/GREEN/AMBER)
   log_level: info                 debug, info, warn or error
