@@ -514,7 +514,7 @@ func (r *Report) write(out io.Writer) {
 	}
 	tw.Flush()
 	fmt.Fprintln(out, "SENT: deliveries to the other organisations acknowledged by a signed receipt; RECEIVED: their artifacts verified and stored;")
-	fmt.Fprintln(out, "DATASETS IN: their datasets complete with every chunk, in this organisation's own pseudonym domain; RED KEPT: TLP:RED indicators not shared")
+	fmt.Fprintln(out, "DATASETS IN: their datasets complete with every chunk, each re-pseudonymized for this organisation alone; RED KEPT: TLP:RED indicators not shared")
 	if r.OK() {
 		fmt.Fprintln(out, "OK: every organisation received, verified and stored the others' shared artifacts; TLP:RED stayed home; no raw address of one organisation is in another's data directory")
 		return
