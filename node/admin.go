@@ -75,19 +75,19 @@ func (n *Node) startAdmin(ctx context.Context) (string, error) {
 	reg.MustRegister((*metricsCollector)(n))
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /v1/status", n.apiStatus)
+	mux.HandleFunc("GET /v1/status", serveJSON(n.Status))
 	mux.HandleFunc("GET /v1/peers", n.apiPeers)
 	mux.HandleFunc("POST /v1/peers", n.apiAddPeer)
 	mux.HandleFunc("DELETE /v1/peers/{id}", n.apiRemovePeer)
-	mux.HandleFunc("GET /v1/datasets", n.apiDatasets)
+	mux.HandleFunc("GET /v1/datasets", serveJSON(func() ([]DatasetInfo, error) { return Datasets(n.st) }))
 	mux.HandleFunc("POST /v1/datasets", n.apiBuildDataset)
 	mux.HandleFunc("GET /v1/datasets/{id}", n.apiDataset)
 	mux.HandleFunc("POST /v1/publish", n.apiPublish)
 	mux.HandleFunc("POST /v1/sync", n.apiSync)
 	mux.HandleFunc("POST /v1/erase", n.apiErase)
-	mux.HandleFunc("GET /v1/erase", n.apiEraseStatus)
-	mux.HandleFunc("GET /v1/audit", n.apiAudit)
-	mux.HandleFunc("GET /v1/artifacts", n.apiArtifacts)
+	mux.HandleFunc("GET /v1/erase", serveJSON(func() ([]ErasureStatus, error) { return EraseStatus(n.st) }))
+	mux.HandleFunc("GET /v1/audit", serveJSON(func() ([]policy.AuditEntry, error) { return AuditLog(n.st) }))
+	mux.HandleFunc("GET /v1/artifacts", serveJSON(func() ([]ArtifactInfo, error) { return Artifacts(n.st) }))
 	mux.HandleFunc("POST /v1/policy", n.apiApplyPolicy)
 	mux.HandleFunc("POST /v1/intel", n.apiIntel)
 	mux.HandleFunc("POST /v1/ingest", n.apiIngest)
@@ -128,6 +128,18 @@ func authorize(token string, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// serveJSON answers a GET with what get returns.
+func serveJSON[T any](get func() (T, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		v, err := get()
+		if err != nil {
+			writeErr(w, http.StatusInternalServerError, err)
+			return
+		}
+		writeJSON(w, v)
+	}
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
@@ -204,15 +216,6 @@ func (n *Node) peerStatus() []PeerStatus {
 	return out
 }
 
-func (n *Node) apiStatus(w http.ResponseWriter, _ *http.Request) {
-	s, err := n.Status()
-	if err != nil {
-		writeErr(w, http.StatusInternalServerError, err)
-		return
-	}
-	writeJSON(w, s)
-}
-
 func (n *Node) apiPeers(w http.ResponseWriter, _ *http.Request) { writeJSON(w, n.peerStatus()) }
 
 // PeerRequest adds a member through the admin API.
@@ -257,15 +260,6 @@ func (n *Node) apiRemovePeer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, map[string]string{"removed": id.String()})
-}
-
-func (n *Node) apiDatasets(w http.ResponseWriter, _ *http.Request) {
-	ds, err := Datasets(n.st)
-	if err != nil {
-		writeErr(w, http.StatusInternalServerError, err)
-		return
-	}
-	writeJSON(w, ds)
 }
 
 // DatasetRequest asks for a dataset build through the admin API.
@@ -544,24 +538,6 @@ func (n *Node) apiErase(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, res)
 }
 
-func (n *Node) apiEraseStatus(w http.ResponseWriter, _ *http.Request) {
-	s, err := EraseStatus(n.st)
-	if err != nil {
-		writeErr(w, http.StatusInternalServerError, err)
-		return
-	}
-	writeJSON(w, s)
-}
-
-func (n *Node) apiAudit(w http.ResponseWriter, _ *http.Request) {
-	log, err := AuditLog(n.st)
-	if err != nil {
-		writeErr(w, http.StatusInternalServerError, err)
-		return
-	}
-	writeJSON(w, log)
-}
-
 // ArtifactInfo is a stored artifact as the admin API lists it; peers are in
 // their text form.
 type ArtifactInfo struct {
@@ -621,15 +597,6 @@ func (a ArtifactInfo) Policy(members []store.Peer) (policy.Artifact, error) {
 		}
 	}
 	return envelopeArtifact(&e, a.Local, org), nil
-}
-
-func (n *Node) apiArtifacts(w http.ResponseWriter, _ *http.Request) {
-	out, err := Artifacts(n.st)
-	if err != nil {
-		writeErr(w, http.StatusInternalServerError, err)
-		return
-	}
-	writeJSON(w, out)
 }
 
 // PolicyRequest applies a sharing policy through the admin API.
