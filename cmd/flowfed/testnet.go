@@ -22,7 +22,9 @@ indicators (TLP:AMBER and GREEN to share, one TLP:RED to keep), and publishes.
 The others receive over libp2p, verify the signatures and store. A table shows
 per organisation what it sent, received and rejected, then a check that no raw
 address of one organisation is in another's data directory. The exit status is
-non-zero when any of that fails.
+non-zero when any of that fails. With --keep, the nodes' data directories stay for
+inspection (their vault passphrase is "flowfed testnet node"), for example
+'flowfed datasets list --dir DIR/ORG-B'.
 
 Example:
   flowfed testnet
