@@ -200,46 +200,35 @@ func (n *Node) Revoke(ctx context.Context, id, reason string) error {
 	return n.removeArtifact(id, ta.Envelope)
 }
 
-// payloadApplier decodes an envelope's payload and returns what storing it
-// takes, so that nothing is written for a payload that does not decode.
-func (n *Node) payloadApplier(e protocol.Envelope) (func(context.Context) error, error) {
+// payloadOf decodes an envelope's payload into what the store keeps of it,
+// so that nothing is written for a payload that does not decode.
+func (n *Node) payloadOf(e protocol.Envelope) (store.Payload, *dataset.Manifest, error) {
 	switch e.Kind {
 	case KindDataset:
 		m, err := dataset.DecodeManifest(e.Payload)
 		if err != nil {
-			return nil, fmt.Errorf("%w: dataset manifest: %v", protocol.ErrMalformed, err)
+			return store.Payload{}, nil, fmt.Errorf("%w: dataset manifest: %v", protocol.ErrMalformed, err)
 		}
 		// The manifest's id names this recipient's version of the dataset
 		// (its domain and minimisation); the artifact id names the dataset.
-		return func(context.Context) error {
-			err := n.st.PutDataset(store.Dataset{ID: m.ID, Manifest: e.Payload, Publisher: string(e.Publisher)}, nil, nil)
-			if err != nil && !errors.Is(err, store.ErrExists) {
-				return err
-			}
-			n.queueFetch(fetchJob{publisher: e.Publisher, manifest: m})
-			return nil
-		}, nil
+		return store.Payload{Dataset: &store.Dataset{ID: m.ID, Manifest: e.Payload, Publisher: string(e.Publisher)}}, &m, nil
 	case KindIndicator:
 		ind, err := intel.DecodeIndicator(e.Payload)
 		if err != nil {
-			return nil, fmt.Errorf("%w: indicator: %v", protocol.ErrMalformed, err)
+			return store.Payload{}, nil, fmt.Errorf("%w: indicator: %v", protocol.ErrMalformed, err)
 		}
 		if aid := IndicatorArtifact(ind.ID, e.Publisher); aid != e.ArtifactID {
-			return nil, fmt.Errorf("%w: indicator %s announced as %s", protocol.ErrMalformed, aid, e.ArtifactID)
+			return store.Payload{}, nil, fmt.Errorf("%w: indicator %s announced as %s", protocol.ErrMalformed, aid, e.ArtifactID)
 		}
-		return func(context.Context) error {
-			return n.st.PutIntel(map[string][]byte{e.ArtifactID: e.Payload}, nil)
-		}, nil
+		return store.Payload{Indicators: map[string][]byte{e.ArtifactID: e.Payload}}, nil, nil
 	case KindSighting:
-		s, err := intel.DecodeSighting(e.Payload)
+		sg, err := intel.DecodeSighting(e.Payload)
 		if err != nil {
-			return nil, fmt.Errorf("%w: sighting: %v", protocol.ErrMalformed, err)
+			return store.Payload{}, nil, fmt.Errorf("%w: sighting: %v", protocol.ErrMalformed, err)
 		}
-		return func(context.Context) error {
-			return n.st.PutIntel(nil, map[string][]byte{s.ID: e.Payload})
-		}, nil
+		return store.Payload{Sightings: map[string][]byte{sg.ID: e.Payload}}, nil, nil
 	}
-	return nil, fmt.Errorf("%w: unknown artifact kind %q", protocol.ErrMalformed, e.Kind)
+	return store.Payload{}, nil, fmt.Errorf("%w: unknown artifact kind %q", protocol.ErrMalformed, e.Kind)
 }
 
 // removeArtifact deletes an artifact and what it stored (dataset and chunks,

@@ -133,12 +133,12 @@ func (n *Node) accept(ctx context.Context, from peer.ID, e protocol.Envelope) er
 		return err
 	}
 	// Decode the payload before storing anything, so a malformed artifact
-	// leaves no trace.
-	apply, err := n.payloadApplier(e)
+	// leaves no trace; then store the envelope and its payload at once.
+	payload, manifest, err := n.payloadOf(e)
 	if err != nil {
 		return err
 	}
-	stored, err := n.st.PutArtifact(a)
+	stored, err := n.st.PutArtifactPayload(a, payload)
 	if err != nil {
 		if errors.Is(err, store.ErrNotOriginator) {
 			return fmt.Errorf("%w: %v", protocol.ErrNotOriginator, err)
@@ -151,8 +151,8 @@ func (n *Node) accept(ctx context.Context, from peer.ID, e protocol.Envelope) er
 	if !stored {
 		return protocol.ErrDuplicate
 	}
-	if err := apply(ctx); err != nil {
-		return err
+	if manifest != nil {
+		n.queueFetch(fetchJob{publisher: e.Publisher, manifest: *manifest})
 	}
 	return n.audit(auditRecord{Kind: "ingress", Artifact: e.ArtifactID, Version: e.Version, Peer: from.String(), Decision: "accept"})
 }
@@ -185,15 +185,20 @@ func (n *Node) acceptTombstone(e protocol.Envelope, a store.Artifact) error {
 	if old, err := n.st.Artifact(t.Artifact); err == nil && old.Publisher != string(e.Publisher) {
 		return fmt.Errorf("%w: tombstone of %s by another publisher", protocol.ErrNotOriginator, t.Artifact)
 	}
+	if _, err := n.st.Artifact(a.ID); err == nil {
+		return protocol.ErrDuplicate
+	}
+	// Erase first, then keep the tombstone: a crash in between leaves the
+	// tombstone to be pulled again, and erasing again changes nothing.
+	if err := n.removeArtifact(t.Artifact, a.Envelope); err != nil {
+		return err
+	}
 	stored, err := n.st.PutArtifact(a)
 	if err != nil {
 		return err
 	}
 	if !stored {
 		return protocol.ErrDuplicate
-	}
-	if err := n.removeArtifact(t.Artifact, a.Envelope); err != nil {
-		return err
 	}
 	return n.audit(auditRecord{Kind: "erasure", Artifact: t.Artifact, Peer: e.Publisher.String(), Reason: t.Reason})
 }

@@ -115,6 +115,63 @@ func (s *Store) PutArtifact(a Artifact) (stored bool, err error) {
 	return stored, err
 }
 
+// Payload is what a received artifact carries into the store besides its
+// envelope: indicators and sightings (encoded by share/intel) or a dataset
+// manifest.
+type Payload struct {
+	Indicators, Sightings map[string][]byte
+	Dataset               *Dataset
+}
+
+// PutArtifactPayload is PutArtifact that also stores the artifact's payload,
+// in the same transaction: a crash leaves both or neither, so a re-sent
+// artifact is never taken for a duplicate of one half-stored.
+func (s *Store) PutArtifactPayload(a Artifact, p Payload) (stored bool, err error) {
+	if a.Publisher == "" || a.Seq == 0 || a.ID == "" {
+		return false, fmt.Errorf("storing artifact: publisher, seq and id are required")
+	}
+	if a.Stored.IsZero() {
+		a.Stored = time.Now()
+	}
+	v, err := proto.Marshal(a.toProto())
+	if err != nil {
+		return false, fmt.Errorf("encoding artifact: %w", err)
+	}
+	var dsv []byte
+	if d := p.Dataset; d != nil {
+		if d.Created.IsZero() {
+			d.Created = time.Now()
+		}
+		if dsv, err = proto.Marshal(&pb.DatasetRecord{Id: d.ID, Manifest: d.Manifest, CreatedUnixNano: unixNano(d.Created), Publisher: []byte(d.Publisher), Base: d.Base}); err != nil {
+			return false, err
+		}
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		if stored, err = putArtifact(tx, a, artifactKey(a.Publisher, a.Seq), v); err != nil || !stored {
+			return err
+		}
+		for _, b := range []struct {
+			name []byte
+			vals map[string][]byte
+		}{{bucketIndicators, p.Indicators}, {bucketSightings, p.Sightings}} {
+			bk := tx.Bucket(b.name)
+			for k, val := range b.vals {
+				if err := bk.Put([]byte(k), val); err != nil {
+					return err
+				}
+			}
+		}
+		if dsv != nil {
+			ds := tx.Bucket(bucketDatasets)
+			if ds.Get([]byte(p.Dataset.ID)) == nil {
+				return ds.Put([]byte(p.Dataset.ID), dsv)
+			}
+		}
+		return nil
+	})
+	return stored, err
+}
+
 func putArtifact(tx *bolt.Tx, a Artifact, key, v []byte) (bool, error) {
 	if tx.Bucket(bucketErased).Get([]byte(a.ID)) != nil {
 		return false, fmt.Errorf("artifact %s: %w", a.ID, ErrErased)

@@ -217,3 +217,36 @@ func TestSchema1StoreMigratesToCurrent(t *testing.T) {
 		t.Fatalf("migrated store cannot hold artifacts: %v", err)
 	}
 }
+
+func TestPutArtifactPayloadStoresBothOrNeither(t *testing.T) {
+	s, _ := openTemp(t)
+	a := Artifact{Publisher: "p", Seq: 1, Kind: "indicator", ID: "i@p", Version: 1}
+	ok, err := s.PutArtifactPayload(a, Payload{Indicators: map[string][]byte{"i@p": []byte("v1")}})
+	if !ok || err != nil {
+		t.Fatalf("first = %v, %v", ok, err)
+	}
+	// A replay stores nothing, payload included.
+	ok, err = s.PutArtifactPayload(a, Payload{Indicators: map[string][]byte{"i@p": []byte("changed")}})
+	if ok || err != nil {
+		t.Fatalf("replay = %v, %v", ok, err)
+	}
+	if v, _ := s.Indicator("i@p"); string(v) != "v1" {
+		t.Fatalf("replay changed the payload: %q", v)
+	}
+	// A refused artifact leaves no payload either.
+	if _, err := s.PutArtifactPayload(Artifact{Publisher: "q", Seq: 1, Kind: "indicator", ID: "i@p", Version: 2},
+		Payload{Indicators: map[string][]byte{"other": []byte("x")}}); !errors.Is(err, ErrNotOriginator) {
+		t.Fatalf("foreign update: %v", err)
+	}
+	if _, err := s.Indicator("other"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("payload of a refused artifact stored: %v", err)
+	}
+	ok, err = s.PutArtifactPayload(Artifact{Publisher: "p", Seq: 2, Kind: "dataset", ID: "ds", Version: 1},
+		Payload{Dataset: &Dataset{ID: "ds-v", Manifest: []byte("m"), Publisher: "p"}})
+	if !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	if d, err := s.Dataset("ds-v"); err != nil || d.Publisher != "p" {
+		t.Fatalf("dataset = %+v, %v", d, err)
+	}
+}
