@@ -402,6 +402,9 @@ func findLeaks(n *Node, raw []netip.Addr) ([]string, error) {
 			return err
 		}
 		b, err := os.ReadFile(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // a temporary file renamed meanwhile; its content is read under its new name
+		}
 		if err != nil {
 			return err
 		}
