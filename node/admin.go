@@ -583,9 +583,11 @@ func Artifacts(st *store.Store) ([]ArtifactInfo, error) {
 	return out, err
 }
 
-// Policy describes the artifact for a policy decision; members give the
-// organisation of its publisher.
-func (a ArtifactInfo) Policy(members []store.Peer) (policy.Artifact, error) {
+// Policy describes the artifact for a policy decision under pol (nil when
+// none is in force); members give the organisation of its publisher. A
+// received artifact is described with the usage policy kept for it and, for
+// forwarding it, the groups in pol of the member it came from.
+func (a ArtifactInfo) Policy(pol *policy.Policy, members []store.Peer) (policy.Artifact, error) {
 	e, err := protocol.UnmarshalEnvelope(a.Envelope)
 	if err != nil {
 		return policy.Artifact{}, fmt.Errorf("artifact %s: %w", a.ID, err)
@@ -596,7 +598,19 @@ func (a ArtifactInfo) Policy(members []store.Peer) (policy.Artifact, error) {
 			org = m.Org
 		}
 	}
-	return envelopeArtifact(&e, a.Local, org), nil
+	pa := envelopeArtifact(&e, a.Local, org)
+	if a.Local {
+		return pa, nil
+	}
+	if err := json.Unmarshal([]byte(a.Usage), &pa.Usage); err != nil {
+		return policy.Artifact{}, fmt.Errorf("artifact %s: usage policy: %w", a.ID, err)
+	}
+	if pol != nil {
+		if m, ok := pol.Peer(a.From); ok {
+			pa.ReceivedVia = m.Groups
+		}
+	}
+	return pa, nil
 }
 
 // PolicyRequest applies a sharing policy through the admin API.

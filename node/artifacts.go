@@ -101,6 +101,16 @@ func LoadDataset(st *store.Store, id string) (dataset.Manifest, []byte, error) {
 // publish seals an artifact of ours under the next sequence number, stores it
 // and notifies the members.
 func (n *Node) publish(ctx context.Context, kind, id string, version uint64, payload []byte, use usage.Policy) (store.Artifact, error) {
+	a, err := n.publishQuiet(kind, id, version, payload, use)
+	if err != nil {
+		return a, err
+	}
+	n.NotifyAll(ctx)
+	return a, nil
+}
+
+// publishQuiet is publish without telling the members.
+func (n *Node) publishQuiet(kind, id string, version uint64, payload []byte, use usage.Policy) (store.Artifact, error) {
 	created := n.now().UTC()
 	use = use.Seal(created)
 	useJSON, _ := json.Marshal(use)
@@ -121,7 +131,6 @@ func (n *Node) publish(ctx context.Context, kind, id string, version uint64, pay
 	if err := n.audit(auditRecord{Kind: "publish", Artifact: id, Version: version, Reason: kind + " " + use.String()}); err != nil {
 		return a, err
 	}
-	n.NotifyAll(ctx)
 	return a, nil
 }
 
@@ -252,7 +261,11 @@ func (n *Node) removeArtifact(id string, notice []byte) error {
 			return err
 		}
 	}
-	_, err = n.st.DeleteArtifact(id, notice)
+	if _, err := n.st.DeleteArtifact(id, notice); err != nil {
+		return err
+	}
+	// What we no longer hold we no longer forward.
+	_, err = n.st.DeleteArtifact(protocol.ForwardID(id), nil)
 	return err
 }
 
@@ -298,7 +311,7 @@ func chunkHashes(manifest []byte) ([]string, error) {
 
 // fetchJob is a received dataset whose chunks are to be fetched.
 type fetchJob struct {
-	publisher peer.ID
+	publisher peer.ID // the member to fetch from
 	manifest  dataset.Manifest
 }
 
@@ -345,11 +358,30 @@ func (n *Node) resumeFetches() {
 		n.log.Warn("listing datasets", "err", err)
 		return
 	}
+	// The chunks come from the member the manifest came from.
+	from := map[string]peer.ID{}
+	err = n.st.Artifacts(func(a store.Artifact) error {
+		if a.Kind == KindDataset && !a.Local && a.From != "" {
+			if e, err := protocol.UnmarshalEnvelope(a.Envelope); err == nil {
+				if m, err := dataset.DecodeManifest(e.Payload); err == nil {
+					from[m.ID] = peer.ID(a.From)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		n.log.Warn("listing artifacts", "err", err)
+	}
 	for _, d := range infos {
 		if d.Publisher != "" && !d.Complete() {
-			if p, err := peer.Decode(d.Publisher); err == nil {
-				n.queueFetch(fetchJob{publisher: p, manifest: d.Manifest})
+			p, ok := from[d.Manifest.ID]
+			if !ok {
+				if p, err = peer.Decode(d.Publisher); err != nil {
+					continue
+				}
 			}
+			n.queueFetch(fetchJob{publisher: p, manifest: d.Manifest})
 		}
 	}
 }

@@ -108,19 +108,34 @@ func (b *backend) Notified(publisher peer.ID, head uint64) {
 }
 
 // accept stores a verified envelope from a member, with its provenance and
-// usage policy, and acts on its kind.
+// usage policy, and acts on its kind. A forwarding envelope is opened and the
+// originator's envelope inside stored as if it came directly, with the
+// forwarder as its provenance and the narrower usage policy of the two.
 func (n *Node) accept(ctx context.Context, from peer.ID, e protocol.Envelope) error {
-	if e.Usage.Expired(n.now()) {
-		return fmt.Errorf("%s %s: retention ended %s", e.Kind, e.ArtifactID, e.Usage.RetainUntil.Format(time.RFC3339))
+	use := e.Usage
+	if e.Kind == KindForward {
+		inner, err := protocol.OpenForward(&e)
+		if err != nil {
+			return err
+		}
+		if inner.Publisher == n.id {
+			return protocol.ErrDuplicate // our own artifact, back again
+		}
+		if !n.IsMember(inner.Publisher) {
+			return fmt.Errorf("%s %s forwarded by %s: its originator %s: %w", inner.Kind, inner.ArtifactID, from, inner.Publisher, protocol.ErrNotMember)
+		}
+		use, e = protocol.ForwardPolicy(inner.Usage, e.Usage), inner
+	}
+	if use.Expired(n.now()) {
+		return fmt.Errorf("%s %s: retention ended %s", e.Kind, e.ArtifactID, use.RetainUntil.Format(time.RFC3339))
 	}
 	raw, err := protocol.MarshalEnvelope(e)
 	if err != nil {
 		return err
 	}
-	use, _ := json.Marshal(e.Usage)
 	a := store.Artifact{
 		Publisher: string(e.Publisher), Seq: e.Seq, Kind: e.Kind, ID: e.ArtifactID, Version: e.Version,
-		Envelope: raw, From: string(from), RetainUntil: e.Usage.RetainUntil, Usage: string(use),
+		Envelope: raw, From: string(from), RetainUntil: use.RetainUntil, Usage: usageJSON(use),
 	}
 	switch e.Kind {
 	case KindTombstone:
@@ -129,7 +144,7 @@ func (n *Node) accept(ctx context.Context, from peer.ID, e protocol.Envelope) er
 	default:
 		return fmt.Errorf("%w: unknown artifact kind %q", protocol.ErrMalformed, e.Kind)
 	}
-	if err := n.acceptCheck(from, &e); err != nil {
+	if err := n.acceptCheck(from, &e, use); err != nil {
 		return err
 	}
 	// Decode the payload before storing anything, so a malformed artifact
@@ -152,9 +167,17 @@ func (n *Node) accept(ctx context.Context, from peer.ID, e protocol.Envelope) er
 		return protocol.ErrDuplicate
 	}
 	if manifest != nil {
-		n.queueFetch(fetchJob{publisher: e.Publisher, manifest: *manifest})
+		// The chunks come from whoever sent the manifest: the publisher,
+		// or the member that forwarded it.
+		n.queueFetch(fetchJob{publisher: from, manifest: *manifest})
 	}
-	return n.audit(auditRecord{Kind: "ingress", Artifact: e.ArtifactID, Version: e.Version, Peer: from.String(), Decision: "accept"})
+	if err := n.audit(auditRecord{Kind: "ingress", Artifact: e.ArtifactID, Version: e.Version, Peer: from.String(), Decision: "accept"}); err != nil {
+		return err
+	}
+	if n.forwardable(e.Kind, use) {
+		return n.publishForward(e, use)
+	}
+	return nil
 }
 
 // jsonUnmarshalStrict decodes one JSON object, refusing unknown fields and
@@ -191,6 +214,10 @@ func (n *Node) acceptTombstone(e protocol.Envelope, a store.Artifact) error {
 	// Erase first, then keep the tombstone: a crash in between leaves the
 	// tombstone to be pulled again, and erasing again changes nothing.
 	if err := n.removeArtifact(t.Artifact, a.Envelope); err != nil {
+		return err
+	}
+	// Pass the notice on before keeping it, for the same reason.
+	if err := n.forwardedTombstone(e, t.Artifact); err != nil {
 		return err
 	}
 	stored, err := n.st.PutArtifact(a)

@@ -196,6 +196,11 @@ type ErasureStatus struct {
 	Recipients   []string  `json:"recipients"`
 	Acknowledged []string  `json:"acknowledged"`
 	Outstanding  []string  `json:"outstanding"`
+	// Originator is set for another member's erasure notice that this node
+	// forwarded to the peers it had forwarded the artifact to.
+	Originator string `json:"originator,omitempty"`
+	// recipientsOf names the deliveries whose recipients must acknowledge.
+	recipientsOf string
 }
 
 // EraseStatus lists our erasure notices with the recipients of the erased
@@ -203,18 +208,33 @@ type ErasureStatus struct {
 func EraseStatus(st *store.Store) ([]ErasureStatus, error) {
 	var out []ErasureStatus
 	err := st.Artifacts(func(a store.Artifact) error {
-		if a.Kind != KindTombstone || !a.Local {
+		if !a.Local || a.Kind != KindTombstone && a.Kind != KindForward {
 			return nil
 		}
 		env, err := protocol.UnmarshalEnvelope(a.Envelope)
 		if err != nil {
 			return err
 		}
-		t, err := decodeTombstone(env.Payload)
+		s := ErasureStatus{Tombstone: a.ID, Sent: env.Created}
+		notice := env
+		if a.Kind == KindForward {
+			if notice, err = protocol.OpenForward(&env); err != nil {
+				return err
+			}
+			if notice.Kind != KindTombstone {
+				return nil
+			}
+			s.Originator = notice.Publisher.String()
+		}
+		t, err := decodeTombstone(notice.Payload)
 		if err != nil {
 			return err
 		}
-		out = append(out, ErasureStatus{Artifact: t.Artifact, Tombstone: a.ID, Sent: env.Created})
+		s.Artifact, s.recipientsOf = t.Artifact, t.Artifact
+		if a.Kind == KindForward {
+			s.recipientsOf = protocol.ForwardID(t.Artifact)
+		}
+		out = append(out, s)
 		return nil
 	})
 	if err != nil {
@@ -222,7 +242,7 @@ func EraseStatus(st *store.Store) ([]ErasureStatus, error) {
 	}
 	for i := range out {
 		s := &out[i]
-		rec, err := st.Recipients(s.Artifact)
+		rec, err := st.Recipients(s.recipientsOf)
 		if err != nil {
 			return nil, err
 		}
@@ -260,6 +280,12 @@ func WhoReceived(st *store.Store, artifact string) ([]store.Delivery, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A received artifact reaches others through our forwarding envelope.
+	fwd, err := st.Recipients(protocol.ForwardID(artifact))
+	if err != nil {
+		return nil, err
+	}
+	ds = append(ds, fwd...)
 	slices.SortFunc(ds, func(a, b store.Delivery) int { return strings.Compare(a.Peer, b.Peer) })
 	return ds, nil
 }

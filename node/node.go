@@ -73,7 +73,9 @@ type Node struct {
 	vars    variants
 	pulls   chan peer.ID
 	fetches chan fetchJob
-	stats   nodeStats
+	// notifies asks the notify worker to announce our head to every member.
+	notifies chan struct{}
+	stats    nodeStats
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -115,7 +117,7 @@ func Open(opts Options) (*Node, error) {
 	n := &Node{
 		dir: opts.Dir, cfg: opts.Config, log: log, now: now, vault: opts.Vault, st: st, key: key, id: id,
 		members: map[peer.ID]store.Peer{}, heads: map[peer.ID]uint64{},
-		pulls: make(chan peer.ID, 64), fetches: make(chan fetchJob, 256), closed: make(chan struct{}),
+		pulls: make(chan peer.ID, 64), fetches: make(chan fetchJob, 256), notifies: make(chan struct{}, 1), closed: make(chan struct{}),
 	}
 	if err := n.loadMembers(); err != nil {
 		st.Close()
@@ -312,6 +314,7 @@ func (n *Node) Run(ctx context.Context) error {
 	n.log.Info("node running", "peer", n.id.String(), "org", n.cfg.Org, "addrs", n.Addrs(), "admin", admin)
 	n.spawn(ctx, n.pullWorker)
 	n.spawn(ctx, n.fetchWorker)
+	n.spawn(ctx, n.notifyWorker)
 	n.spawn(ctx, n.antiEntropy)
 	n.spawn(ctx, n.retentionLoop)
 	n.spawn(ctx, func(ctx context.Context) {

@@ -14,6 +14,7 @@ import (
 	"github.com/flowfed/flowfed/policy"
 	"github.com/flowfed/flowfed/protocol"
 	"github.com/flowfed/flowfed/share/dataset"
+	"github.com/flowfed/flowfed/share/usage"
 )
 
 // PolicyFile is the sharing policy's name in the data directory when it was
@@ -67,6 +68,9 @@ func (d *decider) Version() string {
 }
 
 func (d *decider) Decide(p peer.ID, e *protocol.Envelope) (protocol.Decision, error) {
+	if e.Kind == KindForward {
+		return d.decideForward(p, e)
+	}
 	pol := d.pol.Load()
 	if pol == nil {
 		dec, err := protocol.DefaultDecider{}.Decide(p, e)
@@ -184,7 +188,7 @@ func (n *Node) SetPolicy(p *policy.Policy) error {
 
 // acceptCheck applies the ingress rules of the policy to an envelope from a
 // member; without a policy everything verified is accepted.
-func (n *Node) acceptCheck(from peer.ID, e *protocol.Envelope) error {
+func (n *Node) acceptCheck(from peer.ID, e *protocol.Envelope, use usage.Policy) error {
 	d, ok := n.dec.(*decider)
 	if !ok {
 		return nil
@@ -193,7 +197,8 @@ func (n *Node) acceptCheck(from peer.ID, e *protocol.Envelope) error {
 	if pol == nil {
 		return nil
 	}
-	a := n.policyArtifact(e)
+	// A forwarded artifact travels in the groups of its originator.
+	a := n.receivedArtifact(pol, e, use, e.Publisher)
 	pp := policy.Peer{ID: from.String()}
 	if m, ok := pol.Peer(from.String()); ok {
 		pp = m

@@ -47,6 +47,9 @@ var (
 	// ErrRefused is returned when a peer answers a well-formed request with a
 	// refusal other than "not found" or "not a member".
 	ErrRefused = errors.New("refused by peer")
+	// ErrNoReshare is returned by OpenForward for an artifact forwarded by a
+	// member although its originator's usage policy says reshare none.
+	ErrNoReshare = errors.New("forwarded although its usage policy forbids resharing")
 	// ErrClosed is returned by the methods of a closed Service.
 	ErrClosed = errors.New("protocol service closed")
 	// ErrQUICWithPSK is returned by NewHost when QUIC is asked for together
@@ -102,6 +105,8 @@ func reasonOf(err error) string {
 		return ReasonReplay
 	case errors.Is(err, ErrNotOriginator):
 		return ReasonNotOriginator
+	case errors.Is(err, ErrNoReshare):
+		return ReasonPolicy
 	}
 	var d *DeniedError
 	if errors.As(err, &d) {

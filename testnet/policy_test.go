@@ -279,3 +279,135 @@ func TestPerRecipientPseudonymDomains(t *testing.T) {
 		})
 	}
 }
+
+// TestResharing: O shares only with R; R forwards what O allows to be
+// reshared, under its own policy, to C (in a group with O) and D (not).
+// The forwarded copies keep O as their originator and R as where they came
+// from; O's erasure reaches C and D through R.
+func TestResharing(t *testing.T) {
+	clock := &fakeClock{}
+	net := New(t, 4, func(o *Options) {
+		o.Orgs = []string{"ORG-O", "ORG-R", "ORG-C", "ORG-D"}
+		o.Now = clock.now
+	})
+	o, r, c, d := net.Nodes[0], net.Nodes[1], net.Nodes[2], net.Nodes[3]
+	ctx := context.Background()
+	if _, err := o.ApplyPolicy("o.yaml", fmt.Appendf(nil, `version: 1
+self: {id: %s, org: ORG-O}
+peers:
+  - {id: %s, org: ORG-R, purposes: [research]}
+egress:
+  - {name: to-relay, effect: permit, to: {peers: [%s]}, kinds: [indicator, dataset, tombstone], tlp: AMBER}
+`, o.ID(), r.ID(), r.ID())); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.ApplyPolicy("r.yaml", fmt.Appendf(nil, `version: 1
+self: {id: %s, org: ORG-R}
+groups:
+  - name: alpha
+  - name: beta
+peers:
+  - {id: %s, org: ORG-O, groups: [alpha], purposes: [research]}
+  - {id: %s, org: ORG-C, groups: [alpha], purposes: [research]}
+  - {id: %s, org: ORG-D, groups: [beta], purposes: [research]}
+ingress:
+  - {name: from-o, effect: permit, from: {peers: [%s]}, kinds: [indicator, dataset, tombstone]}
+egress:
+  - {name: onward, effect: permit, to: {groups: [alpha, beta]}, source: received, kinds: [indicator, dataset], tlp: AMBER, retention: 7d}
+`, r.ID(), o.ID(), c.ID(), d.ID(), o.ID())); err != nil {
+		t.Fatal(err)
+	}
+	community := mkInd(t, "community.example.net", usage.Green)
+	community.Policy.Reshare = usage.ReshareCommunity
+	group := mkInd(t, "group.example.net", usage.Green)
+	group.Policy.Reshare = usage.ReshareGroup
+	none := mkInd(t, "none.example.net", usage.Green)
+	none.Policy.Reshare = usage.ReshareNone
+	if _, err := o.PublishIndicators(ctx, []intel.Indicator{community, group, none}); err != nil {
+		t.Fatal(err)
+	}
+	capPath := filepath.Join(t.TempDir(), "o.pcap")
+	if _, err := synth.WriteFile(capPath, synth.Config{Seed: 11, Packets: 2000}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Ingest(ctx, []string{capPath}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := o.BuildDataset(dataset.Spec{Kind: dataset.KindFlows, K: 5,
+		Usage: usage.Policy{TLP: usage.Amber, Purposes: []string{"research"}, Reshare: usage.ReshareCommunity}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.PublishDataset(ctx, m.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	// R gets all four directly; C gets the community and group
+	// indicators and the dataset through R; D (not in a group with O) only
+	// what reshare community allows. Nobody but R gets reshare none.
+	waitCount(t, r, o, 4)
+	waitCount(t, c, o, 3)
+	waitCount(t, d, o, 2)
+	for n, want := range map[*Node][]intel.Indicator{c: {community, group}, d: {community}} {
+		for _, ind := range want {
+			a, err := n.Store().Artifact(node.IndicatorArtifact(ind.ID, o.ID()))
+			if err != nil {
+				t.Fatalf("%s lacks %s: %v", n.Org, ind.Value, err)
+			}
+			if a.Publisher != string(o.ID()) || a.From != string(r.ID()) {
+				t.Errorf("%s holds %s from %s published by %s, want O's via R", n.Org, ind.Value, a.From, a.Publisher)
+			}
+			// R's rule keeps it 7 days at most, narrower than O's 30.
+			if a.RetainUntil.After(clock.now().Add(8 * 24 * time.Hour)) {
+				t.Errorf("%s keeps %s until %s: R's 7-day retention was widened", n.Org, ind.Value, a.RetainUntil)
+			}
+		}
+		if holds(t, n, o, none) {
+			t.Errorf("%s received the reshare-none indicator", n.Org)
+		}
+	}
+	if holds(t, d, o, group) {
+		t.Error("the reshare-group indicator left the groups it came through")
+	}
+	// The forwarded dataset's chunks come from R.
+	if got := srcSet(t, c, o); len(got) == 0 {
+		t.Error("C's forwarded dataset has no records")
+	}
+	for _, n := range []*Node{c, d} {
+		if st, _ := n.Status(); st.Head != 0 {
+			t.Errorf("%s, without a policy, forwarded %d artifacts", n.Org, st.Head)
+		}
+	}
+
+	// O erases the community indicator: R deletes it and passes the notice
+	// on to C and D, who delete theirs and acknowledge to R.
+	aid := node.IndicatorArtifact(community.ID, o.ID())
+	if _, err := o.Erase(ctx, node.EraseRequest{Artifact: aid, Reason: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	err = WaitFor(ctx, 30*time.Second, "the erasure at R, C and D", func() (bool, error) {
+		return !holds(t, r, o, community) && !holds(t, c, o, community) && !holds(t, d, o, community), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = WaitFor(ctx, 30*time.Second, "C's and D's acknowledgements at R", func() (bool, error) {
+		ss, err := node.EraseStatus(r.Store())
+		if err != nil {
+			return false, err
+		}
+		for _, s := range ss {
+			if s.Artifact == aid && s.Originator == o.ID().String() {
+				return len(s.Recipients) == 2 && len(s.Outstanding) == 0, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	who, err := node.WhoReceived(r.Store(), node.IndicatorArtifact(group.ID, o.ID()))
+	if err != nil || len(who) != 1 || who[0].Peer != string(c.ID()) {
+		t.Errorf("R's who-received of the group indicator = %v, %v; want C", who, err)
+	}
+}

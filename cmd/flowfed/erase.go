@@ -64,9 +64,15 @@ func runErase(ctx context.Context, e *env, args []string) error {
 			return nil
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "ARTIFACT\tSENT\tRECIPIENTS\tACKNOWLEDGED\tOUTSTANDING")
+		fmt.Fprintln(tw, "ARTIFACT\tORIGINATOR\tSENT\tRECIPIENTS\tACKNOWLEDGED\tOUTSTANDING")
 		for _, s := range ss {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", s.Artifact, s.Sent.Format("2006-01-02 15:04"), len(s.Recipients), len(s.Acknowledged), strings.Join(s.Outstanding, " "))
+			// A notice of another member's erasure, passed on to those
+			// this node forwarded the artifact to, names its originator.
+			origin := "this node"
+			if s.Originator != "" {
+				origin = s.Originator
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", s.Artifact, origin, s.Sent.Format("2006-01-02 15:04"), len(s.Recipients), len(s.Acknowledged), strings.Join(s.Outstanding, " "))
 		}
 		return tw.Flush()
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/flowfed/flowfed/internal/store"
 	"github.com/flowfed/flowfed/node"
 	"github.com/flowfed/flowfed/policy"
+	"github.com/flowfed/flowfed/protocol"
 )
 
 const policyUsage = `
@@ -121,7 +122,7 @@ func runPolicy(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		a, err := st.artifact(*artID)
+		a, err := st.artifact(pol, *artID)
 		if err != nil {
 			return err
 		}
@@ -134,7 +135,7 @@ func runPolicy(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		return policy.WritePreview(e.stdout, pe, policy.Preview(pol, pe, st.own()))
+		return policy.WritePreview(e.stdout, pe, policy.Preview(pol, pe, st.shareable(pol)))
 	case "diff":
 		if fl.NArg() != 1 {
 			return usagef("need the new policy file")
@@ -242,23 +243,33 @@ func readState(ctx context.Context, dir string) (*nodeState, error) {
 	return s, err
 }
 
-func (s *nodeState) artifact(id string) (policy.Artifact, error) {
+func (s *nodeState) artifact(pol *policy.Policy, id string) (policy.Artifact, error) {
 	for _, a := range s.arts {
-		if a.ID == id || strings.HasPrefix(a.ID, id+"@") && a.Local {
-			return a.Policy(s.members)
+		if a.Kind != node.KindForward && (a.ID == id || strings.HasPrefix(a.ID, id+"@") && a.Local) {
+			return a.Policy(pol, s.members)
 		}
 	}
 	return policy.Artifact{}, fmt.Errorf("no artifact %s here ('flowfed audit artifacts' lists them)", id)
 }
 
-// own lists the artifacts this node published (what it can send).
-func (s *nodeState) own() []policy.Artifact {
+// shareable lists what this node can send: the artifacts it published and
+// the received ones it offers onward (those with a forwarding envelope).
+func (s *nodeState) shareable(pol *policy.Policy) []policy.Artifact {
+	forwarded := map[string]uint64{}
+	for _, a := range s.arts {
+		if id, ok := protocol.ForwardedID(a.ID); ok && a.Kind == node.KindForward && a.Local {
+			forwarded[id] = a.Version
+		}
+	}
 	var out []policy.Artifact
 	for _, a := range s.arts {
-		if !a.Local {
+		if a.Kind == node.KindForward {
 			continue
 		}
-		if pa, err := a.Policy(s.members); err == nil {
+		if v, ok := forwarded[a.ID]; !a.Local && (!ok || v != a.Version) {
+			continue
+		}
+		if pa, err := a.Policy(pol, s.members); err == nil {
 			out = append(out, pa)
 		}
 	}
@@ -289,7 +300,7 @@ func (s *nodeState) recorded(old, next *policy.Policy) []policy.Recorded {
 		found := false
 		for _, a := range s.arts {
 			if a.ID == id && a.Kind == kind {
-				if pa, err := a.Policy(s.members); err == nil {
+				if pa, err := a.Policy(old, s.members); err == nil {
 					art, found = pa, true
 				}
 			}
