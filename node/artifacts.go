@@ -189,6 +189,36 @@ func (n *Node) PublishIndicators(ctx context.Context, inds []intel.Indicator) (i
 	return count, nil
 }
 
+// SightingArtifact is the artifact id of a sighting as one publisher holds
+// it: the sighting's stable id, "@", the publisher's peer ID.
+func SightingArtifact(sightingID string, publisher peer.ID) string {
+	return sightingID + "@" + publisher.String()
+}
+
+// PublishSightings publishes sightings of ours under usage policy use (one
+// artifact each; a sighting whose count or times changed is published as a
+// new version). Unchanged ones are skipped.
+func (n *Node) PublishSightings(ctx context.Context, sights []intel.Sighting, use usage.Policy) (int, error) {
+	count := 0
+	for _, sg := range sights {
+		payload := sg.Encode()
+		aid := SightingArtifact(sg.ID, n.id)
+		version := uint64(1)
+		if old, err := n.st.Artifact(aid); err == nil {
+			prev, err := protocol.UnmarshalEnvelope(old.Envelope)
+			if err == nil && bytes.Equal(prev.Payload, payload) {
+				continue
+			}
+			version = old.Version + 1
+		}
+		if _, err := n.publish(ctx, KindSighting, aid, version, payload, use); err != nil {
+			return count, err
+		}
+		count++
+	}
+	return count, nil
+}
+
 // Revoke publishes a signed tombstone for an artifact of ours and deletes it
 // here; recipients delete their copies and refuse it afterwards.
 func (n *Node) Revoke(ctx context.Context, id, reason string) error {
@@ -235,7 +265,10 @@ func (n *Node) payloadOf(e protocol.Envelope) (store.Payload, *dataset.Manifest,
 		if err != nil {
 			return store.Payload{}, nil, fmt.Errorf("%w: sighting: %v", protocol.ErrMalformed, err)
 		}
-		return store.Payload{Sightings: map[string][]byte{sg.ID: e.Payload}}, nil, nil
+		if aid := SightingArtifact(sg.ID, e.Publisher); aid != e.ArtifactID {
+			return store.Payload{}, nil, fmt.Errorf("%w: sighting %s announced as %s", protocol.ErrMalformed, aid, e.ArtifactID)
+		}
+		return store.Payload{Sightings: map[string][]byte{e.ArtifactID: e.Payload}}, nil, nil
 	}
 	return store.Payload{}, nil, fmt.Errorf("%w: unknown artifact kind %q", protocol.ErrMalformed, e.Kind)
 }
@@ -255,6 +288,13 @@ func (n *Node) removeArtifact(id string, notice []byte) error {
 			err = n.st.DeleteIntel(id)
 			if own, ok := strings.CutSuffix(id, "@"+n.id.String()); ok && errors.Is(err, store.ErrNotFound) {
 				err = n.st.DeleteIntel(own)
+			}
+		case KindSighting:
+			// A received sighting is stored under its artifact id; ours
+			// under its own id.
+			err = n.st.DeleteSighting(id)
+			if own, ok := strings.CutSuffix(id, "@"+n.id.String()); ok && err == nil {
+				err = n.st.DeleteSighting(own)
 			}
 		}
 		if err != nil && !errors.Is(err, store.ErrNotFound) {

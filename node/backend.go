@@ -144,9 +144,10 @@ func (n *Node) accept(ctx context.Context, from peer.ID, e protocol.Envelope) er
 	default:
 		return fmt.Errorf("%w: unknown artifact kind %q", protocol.ErrMalformed, e.Kind)
 	}
-	if err := n.acceptCheck(from, &e, use); err != nil {
+	if use, err = n.acceptCheck(from, &e, use); err != nil {
 		return err
 	}
+	a.RetainUntil, a.Usage = use.RetainUntil, usageJSON(use)
 	// Decode the payload before storing anything, so a malformed artifact
 	// leaves no trace; then store the envelope and its payload at once.
 	payload, manifest, err := n.payloadOf(e)

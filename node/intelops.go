@@ -48,8 +48,10 @@ type IntelResponse struct {
 	Sightings  []intel.Sighting `json:",omitempty"`
 	Matches    []Match          `json:",omitempty"`
 	Published  int              `json:",omitempty"`
-	Problems   []string         `json:",omitempty"`
-	Added      *intel.Indicator `json:",omitempty"`
+	// PublishedSightings counts the sightings among Published.
+	PublishedSightings int              `json:",omitempty"`
+	Problems           []string         `json:",omitempty"`
+	Added              *intel.Indicator `json:",omitempty"`
 }
 
 // ErrNeedsNode is returned for operations that only a running node can do.
@@ -58,7 +60,7 @@ var ErrNeedsNode = errors.New("this needs the running node: start it with 'flowf
 // RunIntel runs an intel operation on a store (and vault, for match). org
 // names this organisation; publish, when non-nil, publishes indicators.
 func RunIntel(ctx context.Context, st *store.Store, v *keyvault.Vault, mode pseudo.Mode, org string, now time.Time, req IntelRequest,
-	publish func(context.Context, []intel.Indicator) (int, error)) (IntelResponse, error) {
+	pub IntelPublisher) (IntelResponse, error) {
 	var resp IntelResponse
 	var toPublish []intel.Indicator
 	switch req.Op {
@@ -151,8 +153,14 @@ func RunIntel(ctx context.Context, st *store.Store, v *keyvault.Vault, mode pseu
 			return resp, ErrNeedsNode
 		}
 		var err error
-		resp.Matches, err = MatchIntel(st, v, mode, org, req.Reveal, now)
-		return resp, err
+		if resp.Matches, err = MatchIntel(st, v, mode, org, req.Reveal, now); err != nil || !req.Publish {
+			return resp, err
+		}
+		matched := map[string]bool{}
+		for _, m := range resp.Matches {
+			matched[m.Indicator] = true
+		}
+		return resp, publishOwnSightings(ctx, st, org, pub, req.Usage, func(sg intel.Sighting) bool { return matched[sg.IndicatorID] }, &resp)
 	case "publish":
 		inds, err := Indicators(st)
 		if err != nil {
@@ -167,19 +175,64 @@ func RunIntel(ctx context.Context, st *store.Store, v *keyvault.Vault, mode pseu
 				toPublish = append(toPublish, e.Indicator)
 			}
 		}
+		if pub == nil {
+			return resp, ErrNeedsNode
+		}
+		// Our sightings of the indicators named (all without names) go too.
+		err = publishOwnSightings(ctx, st, org, pub, req.Usage, func(sg intel.Sighting) bool {
+			return len(want) == 0 || want[sg.IndicatorID] || want[sg.ID]
+		}, &resp)
+		if err != nil {
+			return resp, err
+		}
 		req.Publish = true
 	default:
 		return resp, fmt.Errorf("unknown intel operation %q", req.Op)
 	}
 	if req.Publish && len(toPublish) > 0 {
-		if publish == nil {
+		if pub == nil {
 			return resp, ErrNeedsNode
 		}
-		n, err := publish(ctx, toPublish)
-		resp.Published = n
+		n, err := pub.PublishIndicators(ctx, toPublish)
+		resp.Published += n
 		return resp, err
 	}
 	return resp, nil
+}
+
+// IntelPublisher publishes indicators and sightings: the running node.
+type IntelPublisher interface {
+	PublishIndicators(ctx context.Context, inds []intel.Indicator) (int, error)
+	PublishSightings(ctx context.Context, sights []intel.Sighting, use usage.Policy) (int, error)
+}
+
+// publishOwnSightings publishes the sightings this node made (observer org)
+// that keep selects, under usage policy use.
+func publishOwnSightings(ctx context.Context, st *store.Store, org string, pub IntelPublisher, use usage.Policy, keep func(intel.Sighting) bool, resp *IntelResponse) error {
+	if pub == nil {
+		return ErrNeedsNode
+	}
+	var own []intel.Sighting
+	err := st.ForEachSighting(func(key string, v []byte) error {
+		if strings.Contains(key, "@") {
+			return nil // received from a member
+		}
+		sg, err := intel.DecodeSighting(v)
+		if err != nil {
+			return fmt.Errorf("stored sighting %s: %w", key, err)
+		}
+		if sg.Observer == org && keep(sg) {
+			own = append(own, sg)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	n, err := pub.PublishSightings(ctx, own, use)
+	resp.Published += n
+	resp.PublishedSightings += n
+	return err
 }
 
 func (n *Node) apiIntel(w http.ResponseWriter, r *http.Request) {
@@ -193,7 +246,7 @@ func (n *Node) apiIntel(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusInternalServerError, err)
 		return
 	}
-	resp, err := RunIntel(r.Context(), n.st, n.vault, mode, n.cfg.Org, n.now(), req, n.PublishIndicators)
+	resp, err := RunIntel(r.Context(), n.st, n.vault, mode, n.cfg.Org, n.now(), req, n)
 	if err != nil {
 		code := http.StatusUnprocessableEntity
 		if errors.Is(err, store.ErrNotFound) || errors.Is(err, os.ErrNotExist) {

@@ -110,6 +110,17 @@ func (d *decider) Decide(p peer.ID, e *protocol.Envelope) (protocol.Decision, er
 	use := dec.Usage.Seal(e.Created)
 	narrower := use.String() != e.Usage.String()
 	switch {
+	case (e.Kind == KindIndicator || e.Kind == KindSighting) && !dec.Minimise.IsNone():
+		payload, err := minimiseIntel(e.Kind, e.Payload, dec.Minimise)
+		if err != nil {
+			return protocol.Decision{}, err
+		}
+		v, err := protocol.Seal(d.n.key, protocol.Envelope{Kind: e.Kind, ArtifactID: e.ArtifactID, Version: e.Version,
+			Payload: payload, Seq: e.Seq, Created: e.Created, Usage: use})
+		if err != nil {
+			return protocol.Decision{}, err
+		}
+		out.Envelope = &v
 	case e.Kind == KindDataset && (dec.Domain != d.n.ownDomain() || !dec.Minimise.IsNone() || narrower):
 		v, err := d.n.datasetVariant(e, dec.Domain, dec.Minimise, use)
 		if err != nil {
@@ -187,15 +198,18 @@ func (n *Node) SetPolicy(p *policy.Policy) error {
 }
 
 // acceptCheck applies the ingress rules of the policy to an envelope from a
-// member; without a policy everything verified is accepted.
-func (n *Node) acceptCheck(from peer.ID, e *protocol.Envelope, use usage.Policy) error {
+// member, kept under usage policy use, and returns the usage policy to store
+// it with: use, narrowed by the matching ingress rules (a shorter retention,
+// a narrower reshare). Without a policy everything verified is accepted as
+// it is.
+func (n *Node) acceptCheck(from peer.ID, e *protocol.Envelope, use usage.Policy) (usage.Policy, error) {
 	d, ok := n.dec.(*decider)
 	if !ok {
-		return nil
+		return use, nil
 	}
 	pol := d.pol.Load()
 	if pol == nil {
-		return nil
+		return use, nil
 	}
 	// A forwarded artifact travels in the groups of its originator.
 	a := n.receivedArtifact(pol, e, use, e.Publisher)
@@ -205,12 +219,12 @@ func (n *Node) acceptCheck(from peer.ID, e *protocol.Envelope, use usage.Policy)
 	}
 	dec := pol.Accept(pp, a)
 	if err := n.appendEntry(pol.Entry(policy.Ingress, n.now(), pp, a, dec)); err != nil {
-		return err
+		return use, err
 	}
 	if !dec.Allow {
-		return fmt.Errorf("%w: ingress policy %s: %s", ErrPolicyRejected, dec.Rule, dec.Reason)
+		return use, fmt.Errorf("%w: ingress policy %s: %s", ErrPolicyRejected, dec.Rule, dec.Reason)
 	}
-	return nil
+	return dec.Usage.Seal(e.Created), nil
 }
 
 // ApplyPolicy validates a policy source and puts it in force atomically: the

@@ -88,13 +88,13 @@ func (n *Node) datasetVariant(e *protocol.Envelope, domain string, m policy.Mini
 	}
 	mappers := map[string]flow.AddrMapper{}
 	var mapErr error
-	transform := func(r *flow.Record) (*flow.Record, bool) {
+	transform := func(src string, r *flow.Record) (string, *flow.Record, bool) {
 		mp, ok := mappers[r.KeyID]
 		if !ok {
 			var merr error
 			if mp, merr = n.domainMapper(r.KeyID, domain, mode); merr != nil {
 				mapErr = merr
-				return nil, false
+				return "", nil, false
 			}
 			mappers[r.KeyID] = mp
 		}
@@ -111,7 +111,16 @@ func (n *Node) datasetVariant(e *protocol.Envelope, domain string, m policy.Mini
 			c.Start -= c.Start % u
 			c.End -= c.End % u
 		}
-		return &c, true
+		if m.Drops("history") {
+			c.History = ""
+		}
+		if m.Drops("conn_state") {
+			c.ConnState = ""
+		}
+		if m.Drops("source") {
+			src = ""
+		}
+		return src, &c, true
 	}
 	built, err := buildFrom(n.st, spec, transform)
 	if mapErr != nil {
@@ -183,14 +192,14 @@ func (p prefixMapper) Map(a netip.Addr) netip.Addr {
 
 // buildFrom runs dataset.Build over the stored flows, each passed through
 // transform (nil keeps them as stored).
-func buildFrom(st *store.Store, spec dataset.Spec, transform func(*flow.Record) (*flow.Record, bool)) (*dataset.Built, error) {
+func buildFrom(st *store.Store, spec dataset.Spec, transform func(string, *flow.Record) (string, *flow.Record, bool)) (*dataset.Built, error) {
 	var iterErr error
 	stop := errors.New("stop")
 	rows := func(yield func(dataset.Row) bool) {
 		err := st.ForEachFlowFrom(func(src string, r *flow.Record) error {
 			if transform != nil {
 				var ok bool
-				if r, ok = transform(r); !ok {
+				if src, r, ok = transform(src, r); !ok {
 					return stop
 				}
 			}

@@ -47,6 +47,9 @@ type cand struct {
 	// purposes an artifact purpose must be among: egress, those both the
 	// peer and the rule allow; ingress, the rule's (nil: any).
 	purposes []string
+	// min is the rule's minimisation as it applies to the kind of the
+	// list the candidate is in (Minimise.For).
+	min Minimise
 }
 
 type groupEntry struct {
@@ -208,7 +211,9 @@ func compile(w *walker, spec *fileSpec, src []byte) *Policy {
 					if r.forbid {
 						pe.forbids[dir][k] = append(pe.forbids[dir][k], c)
 					} else {
-						pe.permits[dir][k] = append(pe.permits[dir][k], c)
+						ck := c
+						ck.min = r.min.For(kinds[k])
+						pe.permits[dir][k] = append(pe.permits[dir][k], ck)
 					}
 				}
 			}

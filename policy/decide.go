@@ -109,9 +109,9 @@ func (p *Policy) decide(dir Direction, peerID string, a Artifact) Decision {
 		}
 		mask |= pm
 		if first == nil {
-			first, m = cd, cd.r.min
+			first, m = cd, cd.min
 		} else if cd.r.hasMin {
-			m = m.Merge(cd.r.min)
+			m = m.Merge(cd.min)
 		}
 		if cd.r.retention > 0 && (keep == 0 || cd.r.retention < keep) {
 			keep = cd.r.retention

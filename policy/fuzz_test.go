@@ -32,7 +32,7 @@ peers:
 egress:
   - {name: e1, effect: permit, to: {groups: [g], orgs: [A]}, kinds: [indicator, dataset], tlp: AMBER,
      purposes: [detection], legal_basis: [public-task], k_min: 3, retention: 30d, reshare: group,
-     minimise: {drop_ports: true, time_unit: 1h, prefix_v4: 24, prefix_v6: 48, drop_fields: [x]}}
+     minimise: {drop_ports: true, time_unit: 1h, prefix_v4: 24, prefix_v6: 48, drop_fields: [source]}}
   - {name: e2, effect: forbid, to: {peers: [Q]}, kinds: ["*"], tlp: RED, pap: AMBER, source: received}
   - {name: e3, effect: permit, to: all, kinds: [sighting], tlp: GREEN, domain: z}
 ingress:

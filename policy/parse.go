@@ -478,6 +478,12 @@ func (w *walker) readRule(n *yaml.Node, dir Direction) ruleSpec {
 			}
 		}},
 		{key: "minimise", set: func(k, v *yaml.Node) {
+			if dir == Ingress {
+				// The originator's signature covers the payload, and a node
+				// keeps what it accepts as signed.
+				w.fail(k, "%s: minimise applies to egress rules only: an accepted artifact is kept as its originator signed it (refuse what is too detailed with a forbid rule, or ask the sender to minimise)", what)
+				return
+			}
 			permitOnly(k)
 			m := w.minimise(v, what+" minimise")
 			r.min = &m
@@ -580,9 +586,17 @@ func (w *walker) minimise(n *yaml.Node, what string) Minimise {
 		}},
 		{key: "drop_fields", set: func(_, v *yaml.Node) {
 			for _, it := range w.list(v, what+".drop_fields") {
-				if w.checkName(it, what+".drop_fields") {
-					m.DropFields = append(m.DropFields, strings.ToLower(it.s))
+				if !w.checkName(it, what+".drop_fields") {
+					continue
 				}
+				f := strings.ToLower(it.s)
+				if !droppable(f) {
+					w.fail(it.n, "%s.drop_fields: unknown field %q (datasets: %s; indicators: %s; sightings: %s)", what, clip(it.s),
+						strings.Join(DroppableFields[KindDataset], ", "), strings.Join(DroppableFields[KindIndicator], ", "),
+						strings.Join(DroppableFields[KindSighting], ", "))
+					continue
+				}
+				m.DropFields = append(m.DropFields, f)
 			}
 			m.DropFields = compactSorted(m.DropFields)
 		}},

@@ -378,7 +378,7 @@ func TestMinimiseMerge(t *testing.T) {
 	p := loadExample(t)
 	a := art(KindDataset, usage.Amber, withK(25))
 	d := p.Decide(peer(certC), a) // datasets-to-certs and finance both match
-	want := Minimise{DropPorts: true, TimeUnit: 24 * time.Hour, PrefixV4: 16, PrefixV6: 32, DropFields: []string{"observer"}}
+	want := Minimise{DropPorts: true, TimeUnit: 24 * time.Hour, PrefixV4: 16, PrefixV6: 32, DropFields: []string{"source"}}
 	wantDecision(t, "dataset to cert-c", d, true, "datasets-to-certs")
 	if !reflect.DeepEqual(d.Minimise, want) {
 		t.Errorf("merged minimise = %+v, want %+v", d.Minimise, want)
@@ -395,14 +395,15 @@ func TestMinimiseMerge(t *testing.T) {
 	q := mustParse(t, `version: 1
 peers: [{id: P, org: A, purposes: [detection]}]
 egress:
-  - {name: a, effect: permit, to: all, kinds: [dataset], tlp: GREEN, minimise: {time_unit: 1d, prefix_v4: 24, drop_fields: [labels]}}
-  - {name: b, effect: permit, to: all, kinds: [dataset], tlp: GREEN, minimise: {time_unit: 1h, prefix_v4: 16, prefix_v6: 64, drop_fields: [observer]}}
+  - {name: a, effect: permit, to: all, kinds: [dataset], tlp: GREEN, minimise: {time_unit: 1d, prefix_v4: 24, drop_fields: [source]}}
+  - {name: b, effect: permit, to: all, kinds: [dataset], tlp: GREEN, minimise: {time_unit: 1h, prefix_v4: 16, prefix_v6: 64, drop_fields: [observer, history]}}
   - {name: c, effect: permit, to: all, kinds: [dataset], tlp: GREEN, minimise: {drop_ports: true}}
   - {name: d, effect: permit, to: all, kinds: [dataset], tlp: GREEN}
   - {name: e, effect: permit, to: all, kinds: [dataset], tlp: GREEN, k_min: 1000, minimise: {prefix_v4: 0}}
 `)
 	d = q.Decide(peer("P"), art(KindDataset, usage.Green, withK(10)))
-	want = Minimise{DropPorts: true, TimeUnit: 24 * time.Hour, PrefixV4: 16, PrefixV6: 64, DropFields: []string{"labels", "observer"}}
+	// observer applies to sightings only.
+	want = Minimise{DropPorts: true, TimeUnit: 24 * time.Hour, PrefixV4: 16, PrefixV6: 64, DropFields: []string{"history", "source"}}
 	if !reflect.DeepEqual(d.Minimise, want) {
 		t.Errorf("merged minimise = %+v, want %+v (rule e does not match: k)", d.Minimise, want)
 	}
@@ -451,11 +452,17 @@ func TestIngress(t *testing.T) {
 			t.Errorf("ingress domain = %q, want none", d.Domain)
 		}
 	})
-	t.Run("minimised before storing", func(t *testing.T) {
+	t.Run("retention narrowed before storing", func(t *testing.T) {
 		d := p.Accept(from(bankD), art(KindSighting, usage.Green, direct(bankD, "Bank-D")))
 		wantDecision(t, "sighting from bank-d", d, true, "from-finance")
-		if !slices.Equal(d.Minimise.DropFields, []string{"observer"}) {
-			t.Errorf("minimise = %+v, want drop observer", d.Minimise)
+		if d.Usage.RetentionDays != 90 || !d.Minimise.IsNone() {
+			t.Errorf("usage %s, minimise %s: want 90 days kept as signed", d.Usage, d.Minimise)
+		}
+	})
+	t.Run("no minimise on ingress", func(t *testing.T) {
+		_, err := Parse("p.yaml", []byte("version: 1\npeers: [{id: P, org: A}]\ningress:\n  - {name: i, effect: permit, from: all, kinds: [sighting], minimise: {drop_fields: [observer]}}\n"))
+		if err == nil || !strings.Contains(err.Error(), "p.yaml:4") || !strings.Contains(err.Error(), "egress rules only") {
+			t.Errorf("err = %v, want p.yaml:4: ... egress rules only", err)
 		}
 	})
 	t.Run("forbid", func(t *testing.T) {

@@ -158,8 +158,68 @@ type Minimise struct {
 	TimeUnit  time.Duration // round timestamps down to this unit (0: keep)
 	PrefixV4  int           // leading IPv4 address bits kept (32: all, 0: none)
 	PrefixV6  int           // leading IPv6 address bits kept (128: all, 0: none)
-	// DropFields are named fields removed from records (sorted).
+	// DropFields are named fields removed from records (sorted); each is
+	// one of DroppableFields.
 	DropFields []string
+}
+
+// DroppableFields are the fields drop_fields may name, by artifact kind:
+// flow records of datasets (the capture name, Zeek's history and
+// conn_state), indicators (free text and the value as the source wrote
+// it) and sightings (who observed). A field applies to the kinds it
+// belongs to and is ignored for the others.
+var DroppableFields = map[string][]string{
+	KindDataset:   {"conn_state", "history", "source"},
+	KindIndicator: {"description", "labels", "name", "origin_name", "original"},
+	KindSighting:  {"observer"},
+}
+
+// For returns the part of m that applies to artifacts of kind: all of it
+// for datasets; the time unit and the sighting fields for sightings; the
+// indicator fields for indicators; nothing for other kinds. It returns m
+// itself, without allocating, when all of m applies.
+func (m Minimise) For(kind string) Minimise {
+	fields := DroppableFields[kind]
+	keep := 0
+	for _, f := range m.DropFields {
+		if slices.Contains(fields, f) {
+			keep++
+		}
+	}
+	out := NoMinimise()
+	switch kind {
+	case KindDataset:
+		out = m
+	case KindSighting:
+		out.TimeUnit = m.TimeUnit
+	}
+	if keep == len(m.DropFields) && (kind == KindDataset || keep == 0) {
+		out.DropFields = m.DropFields
+		return out
+	}
+	out.DropFields = nil
+	if keep > 0 {
+		out.DropFields = make([]string, 0, keep)
+		for _, f := range m.DropFields {
+			if slices.Contains(fields, f) {
+				out.DropFields = append(out.DropFields, f)
+			}
+		}
+	}
+	return out
+}
+
+// Drops reports whether m drops field.
+func (m Minimise) Drops(field string) bool { return slices.Contains(m.DropFields, field) }
+
+// droppable reports whether field is one of DroppableFields.
+func droppable(field string) bool {
+	for _, fs := range DroppableFields {
+		if slices.Contains(fs, field) {
+			return true
+		}
+	}
+	return false
 }
 
 // NoMinimise returns the Minimise that changes nothing: whole addresses,

@@ -311,7 +311,7 @@ peers:
   - {id: %s, org: ORG-C, groups: [alpha], purposes: [research]}
   - {id: %s, org: ORG-D, groups: [beta], purposes: [research]}
 ingress:
-  - {name: from-o, effect: permit, from: {peers: [%s]}, kinds: [indicator, dataset, tombstone]}
+  - {name: from-o, effect: permit, from: {peers: [%s]}, kinds: [indicator, dataset, tombstone], retention: 10d}
 egress:
   - {name: onward, effect: permit, to: {groups: [alpha, beta]}, source: received, kinds: [indicator, dataset], tlp: AMBER, retention: 7d}
 `, r.ID(), o.ID(), c.ID(), d.ID(), o.ID())); err != nil {
@@ -348,6 +348,11 @@ egress:
 	waitCount(t, r, o, 4)
 	waitCount(t, c, o, 3)
 	waitCount(t, d, o, 2)
+	// R's ingress rule keeps O's 30-day indicators 10 days.
+	if a, err := r.Store().Artifact(node.IndicatorArtifact(community.ID, o.ID())); err != nil ||
+		a.RetainUntil.After(clock.now().Add(11*24*time.Hour)) || a.RetainUntil.Before(clock.now().Add(9*24*time.Hour)) {
+		t.Errorf("R keeps the community indicator until %s (%v), want 10 days", a.RetainUntil, err)
+	}
 	for n, want := range map[*Node][]intel.Indicator{c: {community, group}, d: {community}} {
 		for _, ind := range want {
 			a, err := n.Store().Artifact(node.IndicatorArtifact(ind.ID, o.ID()))
@@ -409,5 +414,101 @@ egress:
 	who, err := node.WhoReceived(r.Store(), node.IndicatorArtifact(group.ID, o.ID()))
 	if err != nil || len(who) != 1 || who[0].Peer != string(c.ID()) {
 		t.Errorf("R's who-received of the group indicator = %v, %v; want C", who, err)
+	}
+}
+
+// TestMinimisedEgress: the rules' drop_fields and time_unit reduce what
+// leaves, per kind: free text of indicators, the observer and times of
+// sightings, the capture names and Zeek history of dataset records.
+func TestMinimisedEgress(t *testing.T) {
+	clock := &fakeClock{}
+	net := policyNet(t, clock)
+	a, b := net.Nodes[0], net.Nodes[1]
+	ctx := context.Background()
+	if _, err := a.ApplyPolicy("a.yaml", fmt.Appendf(nil, `version: 1
+self: {id: %s, org: ORG-A}
+peers:
+  - {id: %s, org: ORG-B, purposes: [research]}
+egress:
+  - name: reduced
+    effect: permit
+    to: {peers: [%s]}
+    kinds: [indicator, sighting, dataset]
+    tlp: AMBER
+    minimise: {time_unit: 1h, drop_fields: [description, labels, observer, source, history]}
+`, a.ID(), b.ID(), b.ID())); err != nil {
+		t.Fatal(err)
+	}
+	ind := mkInd(t, "reduced.example.net", usage.Amber)
+	ind.Description, ind.Labels = "seen on the CFO's laptop", []string{"c2"}
+	if _, err := a.PublishIndicators(ctx, []intel.Indicator{ind}); err != nil {
+		t.Fatal(err)
+	}
+	first := time.Date(2026, 11, 3, 12, 34, 56, 0, time.UTC)
+	sg := intel.NewSighting(ind.ID, "ORG-A", intel.SightingSeen, first, first.Add(90*time.Minute), 5)
+	if _, err := a.PublishSightings(ctx, []intel.Sighting{sg}, usage.Policy{TLP: usage.Amber, Purposes: []string{"research"}}); err != nil {
+		t.Fatal(err)
+	}
+	capPath := filepath.Join(t.TempDir(), "cfo-laptop.pcap")
+	if _, err := synth.WriteFile(capPath, synth.Config{Seed: 5, Packets: 2000}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Ingest(ctx, []string{capPath}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := a.BuildDataset(dataset.Spec{Kind: dataset.KindFlows, K: 5, Usage: usage.Policy{TLP: usage.Amber, Purposes: []string{"research"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.PublishDataset(ctx, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, b, a, 3)
+
+	raw, err := b.Store().Indicator(node.IndicatorArtifact(ind.ID, a.ID()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := intel.DecodeIndicator(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Description != "" || len(got.Labels) != 0 || got.Value != ind.Value || got.ID != ind.ID {
+		t.Errorf("B's indicator: description %q labels %v value %q: want the value without free text", got.Description, got.Labels, got.Value)
+	}
+	var sights []intel.Sighting
+	_ = b.Store().ForEachSighting(func(_ string, v []byte) error {
+		s, err := intel.DecodeSighting(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sights = append(sights, s)
+		return nil
+	})
+	if len(sights) != 1 || sights[0].Observer != "" || !sights[0].FirstSeen.Equal(first.Truncate(time.Hour)) ||
+		!sights[0].LastSeen.Equal(first.Add(90*time.Minute).Truncate(time.Hour)) || sights[0].Count != 5 {
+		t.Errorf("B's sightings = %+v, want one without observer, times to the hour", sights)
+	}
+	srcSet(t, b, a) // waits for the chunks
+	ds, err := node.Datasets(b.Store())
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("B's datasets: %v, %v", ds, err)
+	}
+	bm, content, err := node.LoadDataset(b.Store(), ds[0].Manifest.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for r, err := range dataset.Records(bm, content) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if r.Source != "" || r.History != "" || r.Start.Nanosecond() != 0 || r.Start.Minute() != 0 {
+			t.Fatalf("record keeps source %q, history %q or start %s", r.Source, r.History, r.Start)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no records")
 	}
 }

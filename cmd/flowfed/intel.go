@@ -28,7 +28,7 @@ Usage:
   flowfed intel show   [--dir D] ID...
   flowfed intel revoke [--dir D] ID... [--reason TEXT] [--publish]
   flowfed intel publish [--dir D] [ID...]
-  flowfed intel match  [--dir D] [--reveal]
+  flowfed intel match  [--dir D] [--reveal] [--publish [--tlp L]]
 
 Threat indicators and sightings, in and out of STIX 2.1 and MISP without loss.
 TYPE is ipv4, ipv6, cidr, domain, url, email, md5, sha1, sha256, sha512, ja3, ja4.
@@ -45,7 +45,10 @@ re-identified; domain names match DNS queries, TLS/QUIC SNI and HTTP Hosts. Each
 match becomes a sighting; --reveal resolves the pseudonyms to the local hosts
 (needs the vault passphrase; recorded in the audit chain).
 
-publish and --publish send to the members through the running node.
+publish and --publish send to the members through the running node: publish
+sends our indicators (those named, or all) and our sightings of them, under
+--tlp and --purpose for the sightings; match --publish sends the sightings the
+match made.
 
 Example:
   flowfed intel import --dir ./node1 bundle.json
@@ -265,7 +268,8 @@ func printIntel(e *env, sub string, req node.IntelRequest, resp node.IntelRespon
 		fmt.Fprintf(e.stdout, "%d matching endpoints of %d indicators; one sighting per indicator recorded\n", len(resp.Matches), len(inds))
 	}
 	if resp.Published > 0 {
-		fmt.Fprintf(e.stdout, "published %d indicators; members receive what the sharing policy allows (TLP:RED never leaves)\n", resp.Published)
+		fmt.Fprintf(e.stdout, "published %d indicators and %d sightings; members receive what the sharing policy allows (TLP:RED never leaves)\n",
+			resp.Published-resp.PublishedSightings, resp.PublishedSightings)
 	}
 	return nil
 }
