@@ -11,6 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/flowfed/flowfed/internal/store"
+	"github.com/flowfed/flowfed/policy"
 	"github.com/flowfed/flowfed/protocol"
 )
 
@@ -84,9 +85,18 @@ func (b *backend) Accept(ctx context.Context, from peer.ID, e protocol.Envelope)
 	case err == nil:
 		n.stats.received.Add(1)
 	case errors.Is(err, protocol.ErrDuplicate):
+	case errors.Is(err, protocol.ErrRetryLater) || ctx.Err() != nil:
 	default:
 		n.stats.rejected.Add(1)
 		n.log.Warn("artifact rejected", "publisher", e.Publisher.String(), "kind", e.Kind, "id", e.ArtifactID, "err", err)
+		// Ingress rules record their own decisions; every other refusal
+		// of a signed envelope from a member is recorded here.
+		if !errors.Is(err, ErrPolicyRejected) {
+			if aerr := n.audit(auditRecord{Kind: policy.AuditIngress, Artifact: policy.ArtifactRef(e.Kind, e.ArtifactID), Version: e.Version,
+				Peer: from.String(), Rule: "builtin:verify", Decision: policy.DecisionDeny, Reason: err.Error()}); aerr != nil {
+				return errors.Join(err, aerr)
+			}
+		}
 	}
 	return err
 }
@@ -144,6 +154,11 @@ func (n *Node) accept(ctx context.Context, from peer.ID, e protocol.Envelope) er
 	default:
 		return fmt.Errorf("%w: unknown artifact kind %q", protocol.ErrMalformed, e.Kind)
 	}
+	// A copy we hold already (it may come directly and forwarded) is a
+	// duplicate before anything is decided or recorded.
+	if old, err := n.st.Artifact(e.ArtifactID); err == nil && old.Publisher == string(e.Publisher) && old.Version >= e.Version {
+		return protocol.ErrDuplicate
+	}
 	if use, err = n.acceptCheck(from, &e, use); err != nil {
 		return err
 	}
@@ -171,9 +186,6 @@ func (n *Node) accept(ctx context.Context, from peer.ID, e protocol.Envelope) er
 		// The chunks come from whoever sent the manifest: the publisher,
 		// or the member that forwarded it.
 		n.queueFetch(fetchJob{publisher: from, manifest: *manifest})
-	}
-	if err := n.audit(auditRecord{Kind: "ingress", Artifact: e.ArtifactID, Version: e.Version, Peer: from.String(), Decision: "accept"}); err != nil {
-		return err
 	}
 	if n.forwardable(e.Kind, use) {
 		return n.publishForward(e, use)

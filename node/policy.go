@@ -198,18 +198,19 @@ func (n *Node) SetPolicy(p *policy.Policy) error {
 }
 
 // acceptCheck applies the ingress rules of the policy to an envelope from a
-// member, kept under usage policy use, and returns the usage policy to store
-// it with: use, narrowed by the matching ingress rules (a shorter retention,
-// a narrower reshare). Without a policy everything verified is accepted as
-// it is.
+// member, kept under usage policy use, records the decision in the audit
+// chain, and returns the usage policy to store it with: use, narrowed by the
+// matching ingress rules (a shorter retention, a narrower reshare). Without a
+// policy everything verified is accepted as it is.
 func (n *Node) acceptCheck(from peer.ID, e *protocol.Envelope, use usage.Policy) (usage.Policy, error) {
 	d, ok := n.dec.(*decider)
-	if !ok {
-		return use, nil
+	var pol *policy.Policy
+	if ok {
+		pol = d.pol.Load()
 	}
-	pol := d.pol.Load()
 	if pol == nil {
-		return use, nil
+		return use, n.audit(auditRecord{Kind: policy.AuditIngress, Artifact: policy.ArtifactRef(e.Kind, e.ArtifactID), Version: e.Version,
+			Peer: from.String(), Rule: "default", Decision: policy.DecisionAllow, Reason: "no sharing policy: every verified artifact from a member is accepted"})
 	}
 	// A forwarded artifact travels in the groups of its originator.
 	a := n.receivedArtifact(pol, e, use, e.Publisher)

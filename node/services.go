@@ -59,6 +59,14 @@ func appendAudit(st *store.Store, now time.Time, policyVersion string, r auditRe
 	})
 }
 
+// RecordKeyEvent appends a key operation done outside the node (init,
+// rotate, shred, passphrase change, backup, restore) to the audit chain of a
+// data directory's store. decision says what happened ("created",
+// "shredded"...), reason names the key by ID; key material never goes in.
+func RecordKeyEvent(st *store.Store, now time.Time, decision, reason string) error {
+	return appendAudit(st, now, "", auditRecord{Kind: policy.AuditKey, Decision: decision, Reason: reason})
+}
+
 // AuditLog reads the audit chain.
 func AuditLog(st *store.Store) ([]policy.AuditEntry, error) {
 	var out []policy.AuditEntry

@@ -411,6 +411,37 @@ egress:
 	if err != nil {
 		t.Fatal(err)
 	}
+	// C (no policy) recorded accepting each forwarded artifact from R, and
+	// R each decision to forward, in their audit chains.
+	clog, err := node.AuditLog(c.Store())
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := 0
+	for _, e := range clog {
+		if e.Kind == policy.AuditIngress && e.Decision == policy.DecisionAllow && e.Peer == r.ID().String() {
+			accepted++
+		}
+	}
+	if accepted < 3 {
+		t.Errorf("C recorded %d accepted artifacts from R, want ≥ 3", accepted)
+	}
+	rlog, err := node.AuditLog(r.Store())
+	if err != nil {
+		t.Fatal(err)
+	}
+	forwardedTo := map[string]int{}
+	for _, e := range rlog {
+		if e.Kind == policy.AuditEgress && e.Decision == policy.DecisionAllow && e.Rule == "onward" {
+			forwardedTo[e.Peer]++
+		}
+	}
+	if forwardedTo[c.ID().String()] < 3 || forwardedTo[d.ID().String()] < 2 {
+		t.Errorf("R recorded forwarding %v, want ≥ 3 to C and ≥ 2 to D", forwardedTo)
+	}
+	if err := policy.VerifyChain(rlog); err != nil {
+		t.Fatal(err)
+	}
 	who, err := node.WhoReceived(r.Store(), node.IndicatorArtifact(group.ID, o.ID()))
 	if err != nil || len(who) != 1 || who[0].Peer != string(c.ID()) {
 		t.Errorf("R's who-received of the group indicator = %v, %v; want C", who, err)

@@ -65,5 +65,5 @@ func runInit(_ context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "created %s\npeer ID     %s\nepoch key   %s (%s, until %s)\n",
 		df.vaultPath(), id, ek.ID(), v.Period(), ek.End().UTC().Format(time.RFC3339))
-	return nil
+	return recordKey(df.dir, "created", fmt.Sprintf("node identity %s and epoch key %s created", id, ek.ID()))
 }

@@ -11,7 +11,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/flowfed/flowfed/internal/store"
 	"github.com/flowfed/flowfed/keyvault"
+	"github.com/flowfed/flowfed/node"
 )
 
 const keysUsage = `
@@ -179,7 +181,7 @@ Example:
 		return err
 	}
 	fmt.Fprintf(e.stdout, "new epoch key %s (until %s)\n", k.ID(), fmtTime(k.End()))
-	return nil
+	return recordKey(df.dir, "created", fmt.Sprintf("epoch key %s created by rotation, until %s", k.ID(), fmtTime(k.End())))
 }
 
 func keysShred(e *env, args []string) error {
@@ -233,7 +235,7 @@ Example:
 	if current.ID() == id {
 		fmt.Fprintln(e.stdout, "it was the current epoch's key: the next pseudonyms use a new key")
 	}
-	return nil
+	return recordKey(df.dir, "shredded", fmt.Sprintf("epoch key %s shredded by the operator", id))
 }
 
 func keysBackup(e *env, args []string) error {
@@ -279,7 +281,7 @@ Example:
 		return err
 	}
 	fmt.Fprintf(e.stdout, "wrote backup %s\n", out)
-	return nil
+	return recordKey(df.dir, "backed-up", "sealed vault backup written (it holds every key not shredded)")
 }
 
 // backupPassphrase reads the backup passphrase from its own sources. It returns nil
@@ -343,7 +345,7 @@ Example:
 		return err
 	}
 	fmt.Fprintf(e.stdout, "restored %s\npeer ID     %s\n", df.vaultPath(), id)
-	return nil
+	return recordKey(df.dir, "restored", "vault restored from a backup, peer "+id.String())
 }
 
 func keysPasswd(e *env, args []string) error {
@@ -385,5 +387,17 @@ Example:
 		return err
 	}
 	fmt.Fprintln(e.stdout, "passphrase changed")
+	return recordKey(df.dir, "resealed", "vault passphrase changed; the master key is sealed again")
+}
+
+// recordKey appends a key operation to the data directory's audit chain.
+// The operation has happened; failing to record it is reported as such.
+func recordKey(dir, decision, reason string) error {
+	err := withStore(dir, func(st *store.Store) error {
+		return node.RecordKeyEvent(st, time.Now(), decision, reason)
+	})
+	if err != nil {
+		return fmt.Errorf("done, but not recorded in the audit chain: %w", err)
+	}
 	return nil
 }

@@ -285,6 +285,14 @@ func TestRotateShred(t *testing.T) {
 	if back := c.must(stripHeader(p), "pseudo", "--reverse", "--epoch", cur); strings.TrimSpace(back) == "192.0.2.1" {
 		t.Fatal("the current key reverses a pseudonym of the shredded epoch")
 	}
+	// Every key operation is in the audit chain, by key ID only.
+	log := c.must("", "audit", "list")
+	for _, want := range []string{"created", "epoch key " + cur + " created by rotation", "epoch key " + old + " shredded"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("audit list lacks %q:\n%s", want, log)
+		}
+	}
+	c.must("", "audit", "verify")
 }
 
 func TestBackupRestorePasswd(t *testing.T) {
