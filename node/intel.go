@@ -29,6 +29,10 @@ type IntelSummary struct {
 	Indicators, Updated, Linked, Unchanged, Sightings int
 	// Problems are the objects not imported, each with its id.
 	Problems []intel.Problem
+	// Kept names ("type id") the objects of types flowfed does not model
+	// (STIX malware, relationships, custom objects...): stored as received
+	// and given back by exports, but not indicators or sightings here.
+	Kept []string
 }
 
 // intelContext is what an import keeps besides indicators and sightings, so
@@ -105,6 +109,15 @@ func ImportIntel(st *store.Store, path string, base usage.Policy, org string) (I
 		return sum, fmt.Errorf("importing %s: %w", path, err)
 	}
 	sum.Problems = res.Problems
+	reported := map[string]bool{}
+	for _, p := range res.Problems {
+		reported[p.ObjectID] = true
+	}
+	for _, o := range res.Extra {
+		if !reported[o.ID] {
+			sum.Kept = append(sum.Kept, o.Type+" "+o.ID)
+		}
+	}
 	inds := map[string][]byte{}
 	for _, in := range res.Indicators {
 		if in.Origin == "" {
@@ -308,7 +321,18 @@ func AddIndicator(st *store.Store, ind intel.Indicator) (intel.Indicator, error)
 	if err != nil {
 		return ind, err
 	}
+	if have && sameContent(cur, next) {
+		return cur, nil // the same indicator again: no new version
+	}
 	return next, st.PutIndicators(map[string][]byte{next.ID: next.Encode()})
+}
+
+// sameContent reports whether next differs from cur only in the times and
+// version an update sets.
+func sameContent(cur, next intel.Indicator) bool {
+	next.Created, next.Modified, next.ValidFrom, next.Version = cur.Created, cur.Modified, cur.ValidFrom, cur.Version
+	next.Sources = cur.Sources
+	return bytes.Equal(cur.Encode(), next.Encode())
 }
 
 // RevokeIndicator stores the revoked version (tombstone) of one of our

@@ -198,6 +198,14 @@ func printIntel(e *env, sub string, req node.IntelRequest, resp node.IntelRespon
 		for _, p := range resp.Problems {
 			fmt.Fprintf(e.stdout, "not imported: %s\n", p)
 		}
+		const show = 20
+		for i, k := range s.Kept {
+			if i == show {
+				fmt.Fprintf(e.stdout, "kept as received: %d more objects flowfed does not model\n", len(s.Kept)-show)
+				break
+			}
+			fmt.Fprintf(e.stdout, "kept as received, not modelled (exports give it back): %s\n", k)
+		}
 	case "export":
 		fmt.Fprintf(e.stdout, "wrote %s (%s)\n", req.Path, req.Format)
 	case "list":

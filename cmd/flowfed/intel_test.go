@@ -15,7 +15,8 @@ const testBundle = `{"type":"bundle","id":"bundle--6a8e8d57-3a7b-4d53-8a8e-0d4c1
 {"type":"identity","spec_version":"2.1","id":"identity--1a1a1a1a-1111-4111-8111-111111111111","created":"DAY0T00:00:00.000Z","modified":"DAY0T00:00:00.000Z","name":"CERT-X","identity_class":"organization"},
 {"type":"indicator","spec_version":"2.1","id":"indicator--2b2b2b2b-2222-4222-8222-222222222222","created_by_ref":"identity--1a1a1a1a-1111-4111-8111-111111111111","created":"DAY1T00:00:00.000Z","modified":"DAY1T00:00:00.000Z","name":"C2 server","pattern":"[ipv4-addr:value = '198.51.100.1']","pattern_type":"stix","valid_from":"DAY1T00:00:00Z","labels":["c2"],"object_marking_refs":["marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"]},
 {"type":"indicator","spec_version":"2.1","id":"indicator--3c3c3c3c-3333-4333-8333-333333333333","created_by_ref":"identity--1a1a1a1a-1111-4111-8111-111111111111","created":"DAY1T00:00:00.000Z","modified":"DAY1T00:00:00.000Z","pattern":"[domain-name:value = 'www.example.org']","pattern_type":"stix","valid_from":"DAY1T00:00:00Z","object_marking_refs":["marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"]},
-{"type":"indicator","spec_version":"2.1","id":"indicator--4d4d4d4d-4444-4444-8444-444444444444","created":"DAY1T00:00:00.000Z","modified":"DAY1T00:00:00.000Z","pattern":"[process:name = 'x'] FOLLOWEDBY [file:name = 'y']","pattern_type":"stix","valid_from":"DAY1T00:00:00Z"}
+{"type":"indicator","spec_version":"2.1","id":"indicator--4d4d4d4d-4444-4444-8444-444444444444","created":"DAY1T00:00:00.000Z","modified":"DAY1T00:00:00.000Z","pattern":"[process:name = 'x'] FOLLOWEDBY [file:name = 'y']","pattern_type":"stix","valid_from":"DAY1T00:00:00Z"},
+{"type":"malware","spec_version":"2.1","id":"malware--5e5e5e5e-5555-4555-8555-555555555555","created":"DAY1T00:00:00.000Z","modified":"DAY1T00:00:00.000Z","name":"Evil","is_family":true}
 ]}`
 
 func TestIntelImportMatchExport(t *testing.T) {
@@ -36,7 +37,8 @@ func TestIntelImportMatchExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := c.must("", "intel", "import", bundle)
-	if !strings.Contains(out, "imported 2 new indicators") || !strings.Contains(out, "not imported: indicator--4d4d4d4d") {
+	if !strings.Contains(out, "imported 2 new indicators") || !strings.Contains(out, "not imported: indicator--4d4d4d4d") ||
+		!strings.Contains(out, "kept as received, not modelled (exports give it back): malware malware--5e5e5e5e") {
 		t.Fatalf("import: %s", out)
 	}
 	// Importing the same bundle again changes nothing.
