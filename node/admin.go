@@ -613,6 +613,31 @@ func (a ArtifactInfo) Policy(pol *policy.Policy, members []store.Peer) (policy.A
 	return pa, nil
 }
 
+// Shareable lists what a node holding arts can send, described for policy
+// decisions under pol: the artifacts it published and the received ones it
+// offers onward (those with a forwarding envelope of the same version).
+func Shareable(arts []ArtifactInfo, pol *policy.Policy, members []store.Peer) []policy.Artifact {
+	forwarded := map[string]uint64{}
+	for _, a := range arts {
+		if id, ok := protocol.ForwardedID(a.ID); ok && a.Kind == KindForward && a.Local {
+			forwarded[id] = a.Version
+		}
+	}
+	var out []policy.Artifact
+	for _, a := range arts {
+		if a.Kind == KindForward {
+			continue
+		}
+		if v, ok := forwarded[a.ID]; !a.Local && (!ok || v != a.Version) {
+			continue
+		}
+		if pa, err := a.Policy(pol, members); err == nil {
+			out = append(out, pa)
+		}
+	}
+	return out
+}
+
 // PolicyRequest applies a sharing policy through the admin API.
 type PolicyRequest struct {
 	Name   string `json:"name"`

@@ -442,6 +442,26 @@ egress:
 	if err := policy.VerifyChain(rlog); err != nil {
 		t.Fatal(err)
 	}
+	// R's preview for D shows what R reshares to it: the dataset (the
+	// community indicator is erased by now), not the group or none ones.
+	pol, err := node.LoadPolicy(r.Dir, node.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arts, err := node.Artifacts(r.Store())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dp, _ := pol.Peer(d.ID().String())
+	var sent []string
+	for _, it := range policy.Preview(pol, dp, node.Shareable(arts, pol, nil)) {
+		if it.Decision.Allow {
+			sent = append(sent, it.Artifact.Kind)
+		}
+	}
+	if len(sent) != 1 || sent[0] != "dataset" {
+		t.Errorf("R's preview for D sends %v, want the dataset only", sent)
+	}
 	who, err := node.WhoReceived(r.Store(), node.IndicatorArtifact(group.ID, o.ID()))
 	if err != nil || len(who) != 1 || who[0].Peer != string(c.ID()) {
 		t.Errorf("R's who-received of the group indicator = %v, %v; want C", who, err)

@@ -14,7 +14,6 @@ import (
 	"github.com/flowfed/flowfed/internal/store"
 	"github.com/flowfed/flowfed/node"
 	"github.com/flowfed/flowfed/policy"
-	"github.com/flowfed/flowfed/protocol"
 )
 
 const policyUsage = `
@@ -29,13 +28,16 @@ Usage:
 The sharing policy says who gets what, for which purpose, for how long and how
 minimised (format: policy/FORMAT.md). Deny by default; a forbid wins over a
 permit; an artifact's own usage policy (TLP, purposes, retention, reshare, k) is
-never widened.
+never widened. While a policy is in force, received artifacts whose usage policy
+allows resharing are offered onward to the peers its egress rules permit
+(source: received), unchanged and still signed by their originator.
 
   check        validate FILE (errors name file:line:column) and summarise it
   explain      the decision for one peer and one stored artifact, the rules that
                decided (file:line), each failed condition, and the smallest
                change that would flip it
-  preview      exactly what PEER would receive now, and how minimised
+  preview      exactly what PEER would receive now (ours and what we reshare),
+               and how minimised
   diff         replay the recorded decisions of the audit chain under NEW.yaml and
                show what would change, before applying it
   apply        validate FILE and put it in force atomically (the running node
@@ -252,28 +254,9 @@ func (s *nodeState) artifact(pol *policy.Policy, id string) (policy.Artifact, er
 	return policy.Artifact{}, fmt.Errorf("no artifact %s here ('flowfed audit artifacts' lists them)", id)
 }
 
-// shareable lists what this node can send: the artifacts it published and
-// the received ones it offers onward (those with a forwarding envelope).
+// shareable lists what this node can send (node.Shareable).
 func (s *nodeState) shareable(pol *policy.Policy) []policy.Artifact {
-	forwarded := map[string]uint64{}
-	for _, a := range s.arts {
-		if id, ok := protocol.ForwardedID(a.ID); ok && a.Kind == node.KindForward && a.Local {
-			forwarded[id] = a.Version
-		}
-	}
-	var out []policy.Artifact
-	for _, a := range s.arts {
-		if a.Kind == node.KindForward {
-			continue
-		}
-		if v, ok := forwarded[a.ID]; !a.Local && (!ok || v != a.Version) {
-			continue
-		}
-		if pa, err := a.Policy(pol, s.members); err == nil {
-			out = append(out, pa)
-		}
-	}
-	return out
+	return node.Shareable(s.arts, pol, s.members)
 }
 
 // recorded turns the audit chain's egress and ingress decisions into
