@@ -157,6 +157,13 @@ func (n *Node) accept(ctx context.Context, from peer.ID, e protocol.Envelope) er
 	// A copy we hold already (it may come directly and forwarded) is a
 	// duplicate before anything is decided or recorded.
 	if old, err := n.st.Artifact(e.ArtifactID); err == nil && old.Publisher == string(e.Publisher) && old.Version >= e.Version {
+		if old.Version == e.Version {
+			// A node stopped between storing and forwarding it forwards
+			// it when the artifact comes again.
+			if err := n.ensureForward(old); err != nil {
+				return err
+			}
+		}
 		return protocol.ErrDuplicate
 	}
 	if use, err = n.acceptCheck(from, &e, use); err != nil {

@@ -62,6 +62,51 @@ func (n *Node) publishForward(e protocol.Envelope, use usage.Policy) error {
 	return nil
 }
 
+// ensureForward publishes the forwarding envelope of a stored received
+// artifact that should have one and has none.
+func (n *Node) ensureForward(a store.Artifact) error {
+	if a.Local {
+		return nil
+	}
+	var use usage.Policy
+	if err := json.Unmarshal([]byte(a.Usage), &use); err != nil {
+		return fmt.Errorf("artifact %s: stored usage policy: %w", a.ID, err)
+	}
+	if !n.forwardable(a.Kind, use) {
+		return nil
+	}
+	if fa, err := n.st.Artifact(protocol.ForwardID(a.ID)); err == nil && fa.Version >= a.Version {
+		return nil
+	}
+	e, err := protocol.UnmarshalEnvelope(a.Envelope)
+	if err != nil {
+		return fmt.Errorf("stored artifact %s: %w", a.ID, err)
+	}
+	return n.publishForward(e, use)
+}
+
+// forwardHeld offers onward the received artifacts held here that the
+// policy in force lets be forwarded and that have no forwarding envelope
+// yet: those received before the policy, or before a stop in between.
+func (n *Node) forwardHeld() error {
+	var held []store.Artifact
+	err := n.st.Artifacts(func(a store.Artifact) error {
+		if !a.Local && (a.Kind == KindDataset || a.Kind == KindIndicator || a.Kind == KindSighting) {
+			held = append(held, a)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, a := range held {
+		if err := n.ensureForward(a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // notifySoon asks the notify worker to tell every member about our head.
 func (n *Node) notifySoon() {
 	select {

@@ -194,7 +194,10 @@ func (n *Node) SetPolicy(p *policy.Policy) error {
 		return errors.New("this node's egress decisions are fixed by its embedder")
 	}
 	d.pol.Store(p)
-	return n.audit(auditRecord{Kind: policy.AuditPolicy, Decision: "applied", Reason: "policy " + d.Version()})
+	if err := n.audit(auditRecord{Kind: policy.AuditPolicy, Decision: "applied", Reason: "policy " + d.Version()}); err != nil {
+		return err
+	}
+	return n.forwardHeld()
 }
 
 // acceptCheck applies the ingress rules of the policy to an envelope from a

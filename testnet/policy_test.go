@@ -563,3 +563,41 @@ egress:
 		t.Fatal("no records")
 	}
 }
+
+// TestForwardingAfterTheFact: an artifact R stored without forwarding it
+// (R had no policy yet, or stopped in between) is offered onward once a
+// policy that allows it is in force.
+func TestForwardingAfterTheFact(t *testing.T) {
+	net := New(t, 3, func(o *Options) { o.Orgs = []string{"ORG-O", "ORG-R", "ORG-C"} })
+	o, r, c := net.Nodes[0], net.Nodes[1], net.Nodes[2]
+	ctx := context.Background()
+	if _, err := o.ApplyPolicy("o.yaml", fmt.Appendf(nil, `version: 1
+self: {id: %s, org: ORG-O}
+peers: [{id: %s, org: ORG-R, purposes: [research]}]
+egress: [{name: to-relay, effect: permit, to: {peers: [%s]}, kinds: [indicator], tlp: AMBER}]
+`, o.ID(), r.ID(), r.ID())); err != nil {
+		t.Fatal(err)
+	}
+	ind := mkInd(t, "late.example.net", usage.Green)
+	ind.Policy.Reshare = usage.ReshareCommunity
+	if _, err := o.PublishIndicators(ctx, []intel.Indicator{ind}); err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, r, o, 1)
+	if st, _ := r.Status(); st.Head != 0 {
+		t.Fatalf("R forwarded without a policy (head %d)", st.Head)
+	}
+	if _, err := r.ApplyPolicy("r.yaml", fmt.Appendf(nil, `version: 1
+self: {id: %s, org: ORG-R}
+peers: [{id: %s, org: ORG-O, purposes: [research]}, {id: %s, org: ORG-C, purposes: [research]}]
+ingress: [{name: from-o, effect: permit, from: all, kinds: [indicator]}]
+egress: [{name: onward, effect: permit, to: all, source: received, kinds: [indicator], tlp: GREEN}]
+`, r.ID(), o.ID(), c.ID())); err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, c, o, 1)
+	a, err := c.Store().Artifact(node.IndicatorArtifact(ind.ID, o.ID()))
+	if err != nil || a.From != string(r.ID()) {
+		t.Fatalf("C's copy: %+v, %v; want it from R", a, err)
+	}
+}
