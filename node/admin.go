@@ -613,22 +613,16 @@ func (a ArtifactInfo) Policy(pol *policy.Policy, members []store.Peer) (policy.A
 	return pa, nil
 }
 
-// Shareable lists what a node holding arts can send, described for policy
-// decisions under pol: the artifacts it published and the received ones it
-// offers onward (those with a forwarding envelope of the same version).
+// Shareable lists what a node holding arts could send, described for policy
+// decisions under pol: the artifacts it published and those it received
+// (which go on only as their usage policy and the rules allow). Erasure
+// notices are not among them: they go to whoever received the artifact they
+// end, whatever the rules say. Forwarding envelopes are described by the
+// received artifacts they carry.
 func Shareable(arts []ArtifactInfo, pol *policy.Policy, members []store.Peer) []policy.Artifact {
-	forwarded := map[string]uint64{}
-	for _, a := range arts {
-		if id, ok := protocol.ForwardedID(a.ID); ok && a.Kind == KindForward && a.Local {
-			forwarded[id] = a.Version
-		}
-	}
 	var out []policy.Artifact
 	for _, a := range arts {
-		if a.Kind == KindForward {
-			continue
-		}
-		if v, ok := forwarded[a.ID]; !a.Local && (!ok || v != a.Version) {
+		if a.Kind == KindForward || a.Kind == KindTombstone {
 			continue
 		}
 		if pa, err := a.Policy(pol, members); err == nil {

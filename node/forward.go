@@ -132,6 +132,29 @@ func (n *Node) forwardedTombstone(e protocol.Envelope, id string) error {
 	return n.publishForward(e, e.Usage)
 }
 
+// decideTombstone is the egress decision for one of our erasure notices: it
+// goes to every peer that acknowledged a version of the artifact it ends,
+// whatever the sharing policy in force says now (GDPR Art. 17 and 19), and
+// to no one else.
+func (d *decider) decideTombstone(p peer.ID, e *protocol.Envelope) (protocol.Decision, error) {
+	n := d.n
+	t, err := decodeTombstone(e.Payload)
+	if err != nil {
+		return protocol.Decision{}, fmt.Errorf("our erasure notice %s: %w", e.ArtifactID, err)
+	}
+	ds, err := n.st.Recipients(t.Artifact)
+	if err != nil {
+		return protocol.Decision{}, err
+	}
+	dec := protocol.Decision{Rule: "builtin:erasure", Reason: "the peer never received " + t.Artifact}
+	if slices.ContainsFunc(ds, func(d store.Delivery) bool { return d.Peer == string(p) }) {
+		dec.Allow, dec.Reason = true, "the peer received "+t.Artifact+": it must delete its copy"
+	}
+	err = n.audit(auditRecord{Kind: policy.AuditEgress, Artifact: policy.ArtifactRef(e.Kind, e.ArtifactID), Version: e.Version,
+		Peer: p.String(), Rule: dec.Rule, Decision: verdict(dec.Allow), Reason: dec.Reason})
+	return dec, err
+}
+
 // decideForward is the egress decision for one of our forwarding envelopes.
 func (d *decider) decideForward(p peer.ID, e *protocol.Envelope) (protocol.Decision, error) {
 	n := d.n
@@ -160,7 +183,7 @@ func (d *decider) decideForward(p peer.ID, e *protocol.Envelope) (protocol.Decis
 		if !got {
 			reason = "the erased artifact was not forwarded to this peer"
 		}
-		return record(protocol.Decision{Allow: got, Rule: "builtin:erasure-forward", Reason: reason})
+		return record(protocol.Decision{Allow: got, Rule: "builtin:erasure", Reason: reason})
 	}
 	held, err := n.st.Artifact(inner.ArtifactID)
 	switch {

@@ -68,8 +68,11 @@ func (d *decider) Version() string {
 }
 
 func (d *decider) Decide(p peer.ID, e *protocol.Envelope) (protocol.Decision, error) {
-	if e.Kind == KindForward {
+	switch {
+	case e.Kind == KindForward:
 		return d.decideForward(p, e)
+	case e.Kind == KindTombstone && e.Publisher == d.n.id:
+		return d.decideTombstone(p, e)
 	}
 	pol := d.pol.Load()
 	if pol == nil {

@@ -601,3 +601,31 @@ egress: [{name: onward, effect: permit, to: all, source: received, kinds: [indic
 		t.Fatalf("C's copy: %+v, %v; want it from R", a, err)
 	}
 }
+
+// TestErasureReachesFormerRecipients: a peer that got an artifact gets its
+// erasure notice even after the policy stopped sharing with it.
+func TestErasureReachesFormerRecipients(t *testing.T) {
+	net := New(t, 2, func(o *Options) { o.Orgs = []string{"ORG-A", "ORG-B"} })
+	a, b := net.Nodes[0], net.Nodes[1]
+	ctx := context.Background()
+	ind := mkInd(t, "former.example.net", usage.Green)
+	if _, err := a.PublishIndicators(ctx, []intel.Indicator{ind}); err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, b, a, 1)
+	// Now A shares nothing with B.
+	if _, err := a.ApplyPolicy("a.yaml", fmt.Appendf(nil, "version: 1\nself: {id: %s, org: ORG-A}\npeers: [{id: %s, org: ORG-B, purposes: [research]}]\n", a.ID(), b.ID())); err != nil {
+		t.Fatal(err)
+	}
+	aid := node.IndicatorArtifact(ind.ID, a.ID())
+	if _, err := a.Erase(ctx, node.EraseRequest{Artifact: aid}); err != nil {
+		t.Fatal(err)
+	}
+	err := WaitFor(ctx, 30*time.Second, "B to delete its copy and acknowledge", func() (bool, error) {
+		ss, err := node.EraseStatus(a.Store())
+		return !holds(t, b, a, ind) && err == nil && len(ss) == 1 && len(ss[0].Outstanding) == 0 && len(ss[0].Acknowledged) == 1, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -21,8 +21,8 @@ import (
 
 const intelUsage = `
 Usage:
-  flowfed intel add    [--dir D] TYPE VALUE [--tlp T] [--confidence N] [--label L]... [--valid-until T] [--publish]
-  flowfed intel import [--dir D] FILE|FEED-DIR [--tlp T] [--purpose P]
+  flowfed intel add    [--dir D] TYPE VALUE [--tlp T] [--reshare R] [--confidence N] [--label L]... [--valid-until T] [--publish]
+  flowfed intel import [--dir D] FILE|FEED-DIR [--tlp T] [--purpose P] [--reshare R]
   flowfed intel export [--dir D] --format stix|misp|misp-feed|json [--own] OUT
   flowfed intel list   [--dir D]
   flowfed intel show   [--dir D] ID...
@@ -71,6 +71,7 @@ func runIntel(ctx context.Context, e *env, args []string) error {
 	df.register(fl, e)
 	tlp := fl.String("tlp", "AMBER", "TLP `label`: CLEAR, GREEN, AMBER, AMBER+STRICT, RED")
 	purpose := fl.String("purpose", "detection,research", "comma-separated `purposes`")
+	reshare := fl.String("reshare", "", "how far recipients may pass it on: `none`, group or community (add: default none; import: narrows what the source allows)")
 	confidence := fl.Int("confidence", 0, "confidence 0-100 (default 50)")
 	var labels listFlag
 	fl.Var(&labels, "label", "a `label` (repeatable)")
@@ -88,6 +89,11 @@ func runIntel(ctx context.Context, e *env, args []string) error {
 		return usagef("--tlp: %v", err)
 	}
 	req := node.IntelRequest{Op: sub, Usage: usage.Policy{TLP: t, Purposes: strings.Split(*purpose, ",")}, Publish: *publish, Reason: *reason, Reveal: *reveal, OwnOnly: *own}
+	if *reshare != "" {
+		if req.Usage.Reshare, err = usage.ParseReshare(*reshare); err != nil {
+			return usagef("--reshare: %v", err)
+		}
+	}
 	switch sub {
 	case "add":
 		if fl.NArg() != 2 {

@@ -183,7 +183,7 @@ func (r *Reshare) UnmarshalText(b []byte) error {
 // originator. The zero value of each field means "unset"; Normalize fills the
 // safe defaults.
 type Policy struct {
-	TLP TLP `json:"tlp"`
+	TLP TLP `json:"tlp,omitempty"`
 	PAP PAP `json:"pap,omitempty"`
 	// Purposes are the purposes for which recipients may process the
 	// artifact ("research", "detection", "incident-response"), lower case,
@@ -197,7 +197,7 @@ type Policy struct {
 	// RetainUntil is the absolute deadline, set when the artifact is sealed
 	// for sending (created + RetentionDays, or earlier).
 	RetainUntil time.Time `json:"retain_until,omitzero"`
-	Reshare     Reshare   `json:"reshare"`
+	Reshare     Reshare   `json:"reshare,omitempty"`
 	// KMin is the minimum number of distinct source hosts behind every
 	// released group of an aggregate (0: no requirement).
 	KMin int `json:"k_min,omitempty"`
