@@ -352,6 +352,7 @@ func chunkHashes(manifest []byte) ([]string, error) {
 // fetchJob is a received dataset whose chunks are to be fetched.
 type fetchJob struct {
 	publisher peer.ID // the member to fetch from
+	artifact  string  // the dataset's artifact ID
 	manifest  dataset.Manifest
 }
 
@@ -387,8 +388,13 @@ func (n *Node) fetchDataset(ctx context.Context, j fetchJob) error {
 		}
 		n.stats.chunkBytes.Add(uint64(buf.Len()))
 	}
-	n.log.Info("dataset complete", "dataset", j.manifest.ID, "records", j.manifest.Records, "publisher", j.publisher.String())
-	return nil
+	n.log.Info("dataset complete", "dataset", j.manifest.ID, "records", j.manifest.Records, "from", j.publisher.String())
+	// A complete dataset may go on (resharing).
+	a, err := n.st.Artifact(j.artifact)
+	if err != nil {
+		return nil // erased meanwhile
+	}
+	return n.ensureForward(a)
 }
 
 // resumeFetches queues the received datasets that still miss chunks.
@@ -399,12 +405,12 @@ func (n *Node) resumeFetches() {
 		return
 	}
 	// The chunks come from the member the manifest came from.
-	from := map[string]peer.ID{}
+	from := map[string]store.Artifact{}
 	err = n.st.Artifacts(func(a store.Artifact) error {
 		if a.Kind == KindDataset && !a.Local && a.From != "" {
 			if e, err := protocol.UnmarshalEnvelope(a.Envelope); err == nil {
 				if m, err := dataset.DecodeManifest(e.Payload); err == nil {
-					from[m.ID] = peer.ID(a.From)
+					from[m.ID] = a
 				}
 			}
 		}
@@ -415,13 +421,11 @@ func (n *Node) resumeFetches() {
 	}
 	for _, d := range infos {
 		if d.Publisher != "" && !d.Complete() {
-			p, ok := from[d.Manifest.ID]
+			a, ok := from[d.Manifest.ID]
 			if !ok {
-				if p, err = peer.Decode(d.Publisher); err != nil {
-					continue
-				}
+				continue // its artifact is gone: nothing to complete
 			}
-			n.queueFetch(fetchJob{publisher: p, manifest: d.Manifest})
+			n.queueFetch(fetchJob{publisher: peer.ID(a.From), artifact: a.ID, manifest: d.Manifest})
 		}
 	}
 }

@@ -192,7 +192,8 @@ func (n *Node) accept(ctx context.Context, from peer.ID, e protocol.Envelope) er
 	if manifest != nil {
 		// The chunks come from whoever sent the manifest: the publisher,
 		// or the member that forwarded it.
-		n.queueFetch(fetchJob{publisher: from, manifest: *manifest})
+		n.queueFetch(fetchJob{publisher: from, artifact: e.ArtifactID, manifest: *manifest})
+		return nil // forwarded, if at all, once its chunks are all here
 	}
 	if n.forwardable(e.Kind, use) {
 		return n.publishForward(e, use)

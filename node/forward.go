@@ -12,6 +12,7 @@ import (
 	"github.com/flowfed/flowfed/internal/store"
 	"github.com/flowfed/flowfed/policy"
 	"github.com/flowfed/flowfed/protocol"
+	"github.com/flowfed/flowfed/share/dataset"
 	"github.com/flowfed/flowfed/share/usage"
 )
 
@@ -81,6 +82,18 @@ func (n *Node) ensureForward(a store.Artifact) error {
 	e, err := protocol.UnmarshalEnvelope(a.Envelope)
 	if err != nil {
 		return fmt.Errorf("stored artifact %s: %w", a.ID, err)
+	}
+	if e.Kind == KindDataset {
+		// Only a dataset whose chunks are all here can be fetched from us.
+		m, err := dataset.DecodeManifest(e.Payload)
+		if err != nil {
+			return fmt.Errorf("stored artifact %s: %w", a.ID, err)
+		}
+		for _, c := range m.Chunks {
+			if ok, err := n.st.HasChunk(c.Hash); err != nil || !ok {
+				return err
+			}
+		}
 	}
 	return n.publishForward(e, use)
 }

@@ -416,6 +416,9 @@ func (n *Node) antiEntropy(ctx context.Context) {
 			for _, m := range n.Members() {
 				n.pull(ctx, peer.ID(m.ID))
 			}
+			// Datasets whose chunks could not all be fetched are tried
+			// again (their source may have been away).
+			n.resumeFetches()
 		}
 	}
 }

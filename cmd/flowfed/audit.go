@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/flowfed/flowfed/node"
 	"github.com/flowfed/flowfed/policy"
+	"github.com/flowfed/flowfed/protocol"
 )
 
 const auditUsage = `
@@ -26,7 +29,7 @@ retention run is appended to a hash-chained log in the store.
 
   verify        check the chain: any edited, removed or reordered entry is found
   list          print the entries (optionally of one kind: egress, ingress,
-                publish, delivery, key, policy, erasure, retention)
+                publish, delivery, key, policy, erasure, retention, reveal)
   artifacts     the stored artifacts: ours and received, with their recipients
   who-received  the peers that acknowledged ARTIFACT with a signed receipt
 
@@ -70,6 +73,11 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintln(e.stdout)
 		return nil
 	case "list":
+		kinds := []string{policy.AuditEgress, policy.AuditIngress, "publish", "delivery", policy.AuditKey, policy.AuditPolicy,
+			policy.AuditErasure, policy.AuditRetention, "reveal"}
+		if *kind != "" && !slices.Contains(kinds, *kind) {
+			return usagef("--kind %q: want one of %s", *kind, strings.Join(kinds, ", "))
+		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "SEQ\tTIME\tKIND\tARTIFACT\tV\tPEER\tRULE\tDECISION\tREASON")
 		for _, a := range st.audit {
@@ -87,6 +95,14 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 			if !a.Local {
 				pub = a.Publisher
 			}
+			if a.Kind == node.KindForward {
+				// Our envelope forwarding another member's artifact.
+				if env, err := protocol.UnmarshalEnvelope(a.Envelope); err == nil {
+					if in, err := protocol.OpenForward(&env); err == nil {
+						pub = "here, forwarding " + in.Publisher.String() + "'s"
+					}
+				}
+			}
 			until := "-"
 			if !a.RetainUntil.IsZero() {
 				until = a.RetainUntil.Format("2006-01-02")
@@ -98,26 +114,57 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 		if fl.NArg() != 1 {
 			return usagef("need one artifact ID")
 		}
-		for _, a := range st.arts {
-			// An indicator's id names our artifact of it.
-			if a.ID != fl.Arg(0) && !(a.Local && strings.HasPrefix(a.ID, fl.Arg(0)+"@")) {
-				continue
+		id := fl.Arg(0)
+		org := func(p string) string {
+			for _, m := range st.members {
+				if peer.ID(m.ID).String() == p {
+					return m.Org
+				}
 			}
-			if len(a.Recipients) == 0 {
+			return "-"
+		}
+		found := st.find(id)
+		for _, a := range found {
+			if len(found) > 1 || !a.Local {
+				from := "published here"
+				if !a.Local {
+					from = "published by " + a.Publisher + ", received from " + a.From
+				}
+				fmt.Fprintf(e.stdout, "%s (%s):\n", a.ID, from)
+			}
+			fwd := st.forwardedTo(a.ID)
+			if len(a.Recipients)+len(fwd) == 0 {
 				fmt.Fprintln(e.stdout, "no member has acknowledged it")
 			}
 			for _, d := range a.Recipients {
-				org := "-"
-				for _, m := range st.members {
-					if peer.ID(m.ID).String() == d.Peer {
-						org = m.Org
-					}
-				}
-				fmt.Fprintf(e.stdout, "%s\t%s\tversion %d\t%s\n", d.Peer, org, d.Version, d.At.Format(time.RFC3339))
+				fmt.Fprintf(e.stdout, "%s\t%s\tversion %d\t%s\n", d.Peer, org(d.Peer), d.Version, d.At.Format(time.RFC3339))
 			}
+			for _, d := range fwd {
+				fmt.Fprintf(e.stdout, "%s\t%s\tversion %d\t%s\tforwarded by this node\n", d.Peer, org(d.Peer), d.Version, d.At.Format(time.RFC3339))
+			}
+		}
+		if len(found) > 0 {
 			return nil
 		}
-		return fmt.Errorf("no artifact %s here ('flowfed audit artifacts' lists them)", fl.Arg(0))
+		// Erased or expired: the audit chain still names who got it.
+		var got []string
+		seen := map[string]bool{}
+		for _, a := range st.audit {
+			_, aid, _ := strings.Cut(a.Artifact, "/")
+			if a.Kind == policy.AuditEgress && a.Decision == policy.DecisionAllow && !seen[a.Peer] &&
+				(aid == id || strings.HasPrefix(aid, id+"@")) {
+				seen[a.Peer] = true
+				got = append(got, a.Peer)
+			}
+		}
+		if len(got) == 0 {
+			return fmt.Errorf("no artifact %s here, and the audit chain records no sending of it ('flowfed audit artifacts' lists what is stored)", id)
+		}
+		fmt.Fprintf(e.stdout, "%s is no longer stored here (erased or expired; 'flowfed erase status' shows who acknowledged the erasure); the audit chain records sending it to:\n", id)
+		for _, p := range got {
+			fmt.Fprintf(e.stdout, "%s\t%s\n", p, org(p))
+		}
+		return nil
 	}
 	return usagef("unknown subcommand %q", sub)
 }

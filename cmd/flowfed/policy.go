@@ -14,6 +14,8 @@ import (
 	"github.com/flowfed/flowfed/internal/store"
 	"github.com/flowfed/flowfed/node"
 	"github.com/flowfed/flowfed/policy"
+	"github.com/flowfed/flowfed/protocol"
+	"github.com/flowfed/flowfed/share/dataset"
 )
 
 const policyUsage = `
@@ -246,12 +248,49 @@ func readState(ctx context.Context, dir string) (*nodeState, error) {
 }
 
 func (s *nodeState) artifact(pol *policy.Policy, id string) (policy.Artifact, error) {
-	for _, a := range s.arts {
-		if a.Kind != node.KindForward && (a.ID == id || strings.HasPrefix(a.ID, id+"@") && a.Local) {
-			return a.Policy(pol, s.members)
-		}
+	if found := s.find(id); len(found) > 0 {
+		return found[0].Policy(pol, s.members)
 	}
 	return policy.Artifact{}, fmt.Errorf("no artifact %s here ('flowfed audit artifacts' lists them)", id)
+}
+
+// find returns the stored artifacts id names, ours first: an artifact ID;
+// an indicator or sighting id (each publisher's artifact of it); or the ID
+// of a received dataset version as 'flowfed datasets list' shows it.
+func (s *nodeState) find(id string) []node.ArtifactInfo {
+	var ours, theirs []node.ArtifactInfo
+	for _, a := range s.arts {
+		if a.Kind == node.KindForward {
+			continue
+		}
+		match := a.ID == id || strings.HasPrefix(a.ID, id+"@")
+		if !match && a.Kind == node.KindDataset {
+			if e, err := protocol.UnmarshalEnvelope(a.Envelope); err == nil {
+				if m, err := dataset.DecodeManifest(e.Payload); err == nil && m.ID == id {
+					match = true
+				}
+			}
+		}
+		switch {
+		case !match:
+		case a.Local:
+			ours = append(ours, a)
+		default:
+			theirs = append(theirs, a)
+		}
+	}
+	return append(ours, theirs...)
+}
+
+// forwardedTo returns the recipients of our forwarding envelope of a
+// received artifact.
+func (s *nodeState) forwardedTo(id string) []node.Recipient {
+	for _, a := range s.arts {
+		if a.Kind == node.KindForward && a.ID == protocol.ForwardID(id) {
+			return a.Recipients
+		}
+	}
+	return nil
 }
 
 // shareable lists what this node can send (node.Shareable).

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flowfed/flowfed/node"
+	"github.com/flowfed/flowfed/share/intel"
+	"github.com/flowfed/flowfed/share/usage"
+	"github.com/flowfed/flowfed/testnet"
+)
+
+// TestWhoReceivedThroughAForwarder: on the member that reshared an
+// indicator, who-received names the peers it forwarded it to, by the
+// indicator's plain id, also after the originator erased it.
+func TestWhoReceivedThroughAForwarder(t *testing.T) {
+	net := testnet.New(t, 3, func(o *testnet.Options) { o.Orgs = []string{"ORG-O", "ORG-R", "ORG-C"} })
+	o, r, c := net.Nodes[0], net.Nodes[1], net.Nodes[2]
+	ctx := context.Background()
+	if _, err := o.ApplyPolicy("o.yaml", fmt.Appendf(nil, `version: 1
+self: {id: %s, org: ORG-O}
+peers: [{id: %s, org: ORG-R, purposes: [research]}]
+egress: [{name: to-relay, effect: permit, to: {peers: [%s]}, kinds: [indicator, tombstone], tlp: AMBER}]
+`, o.ID(), r.ID(), r.ID())); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.ApplyPolicy("r.yaml", fmt.Appendf(nil, `version: 1
+self: {id: %s, org: ORG-R}
+peers: [{id: %s, org: ORG-O, purposes: [research]}, {id: %s, org: ORG-C, purposes: [research]}]
+ingress: [{name: from-o, effect: permit, from: all, kinds: [indicator, tombstone]}]
+egress: [{name: onward, effect: permit, to: all, source: received, kinds: [indicator], tlp: GREEN}]
+`, r.ID(), o.ID(), c.ID())); err != nil {
+		t.Fatal(err)
+	}
+	var inds []intel.Indicator
+	for _, v := range []string{"kept.example.net", "erased.example.net"} {
+		ind, err := node.NewIndicator("domain", v, "ORG-O", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ind.Policy = usage.Policy{TLP: usage.Green, Purposes: []string{"research"}, Reshare: usage.ReshareCommunity}
+		inds = append(inds, ind)
+	}
+	if _, err := o.PublishIndicators(ctx, inds); err != nil {
+		t.Fatal(err)
+	}
+	err := testnet.WaitFor(ctx, 30*time.Second, "C to get both through R", func() (bool, error) {
+		for _, ind := range inds {
+			if _, err := c.Store().Artifact(node.IndicatorArtifact(ind.ID, o.ID())); err != nil {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	erased := node.IndicatorArtifact(inds[1].ID, o.ID())
+	if _, err := o.Erase(ctx, node.EraseRequest{Artifact: erased}); err != nil {
+		t.Fatal(err)
+	}
+	err = testnet.WaitFor(ctx, 30*time.Second, "the erasure at C", func() (bool, error) {
+		_, err := c.Store().Artifact(erased)
+		return err != nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := net.Stop(1); err != nil {
+		t.Fatal(err)
+	}
+	cl := newCLI(t)
+	cl.dir = r.Dir
+	out := cl.must("", "audit", "who-received", inds[0].ID)
+	if !strings.Contains(out, c.ID().String()) || !strings.Contains(out, "forwarded by this node") || !strings.Contains(out, "published by "+o.ID().String()) {
+		t.Errorf("who-received of the kept indicator:\n%s", out)
+	}
+	out = cl.must("", "audit", "who-received", inds[1].ID)
+	if !strings.Contains(out, "no longer stored here") || !strings.Contains(out, c.ID().String()) {
+		t.Errorf("who-received of the erased indicator:\n%s", out)
+	}
+	if out := cl.must("", "audit", "artifacts"); !strings.Contains(out, "here, forwarding "+o.ID().String()) {
+		t.Errorf("audit artifacts does not say what R forwards:\n%s", out)
+	}
+	if code, _, errs := cl.run("", "audit", "list", "--kind", "bogus"); code != 2 || !strings.Contains(errs, "want one of") {
+		t.Errorf("audit list --kind bogus: exit %d, %s", code, errs)
+	}
+}
