@@ -95,7 +95,7 @@ type Change struct {
 	Verdict   bool   // the verdict changes (allow ↔ deny)
 	// Scope says whether the new decision gives the peer less ("narrower":
 	// denies, minimises or restricts more), more ("wider"), some of both
-	// ("mixed") or the same ("same": another rule or domain).
+	// ("mixed") or the same ("same scope": another rule or domain).
 	Scope string
 	What  []string
 }
@@ -107,16 +107,22 @@ type Change struct {
 func Diff(old, next *Policy, decisions []Recorded) []Change {
 	var out []Change
 	for _, rec := range decisions {
+		// A recorded decision says allow or deny and by which rule; the
+		// old policy gives its domain, minimisation and usage when it
+		// decides the same way (else the decision was made under another
+		// version, and only verdict and rule are compared).
 		od := rec.Decision
 		oldVersion := "recorded"
-		if od.Rule == "" && old != nil {
-			od = old.decide(rec.Direction, rec.Peer.ID, rec.Artifact)
+		detailed := false
+		if old != nil {
 			oldVersion = old.Version()
-		} else if old != nil {
-			oldVersion = old.Version()
+			full := old.decide(rec.Direction, rec.Peer.ID, rec.Artifact)
+			if od.Rule == "" || full.Allow == od.Allow && full.Rule == od.Rule {
+				od, detailed = full, true
+			}
 		}
 		nd := next.decide(rec.Direction, rec.Peer.ID, rec.Artifact)
-		what, scope := compare(od, nd)
+		what, scope := compare(od, nd, detailed)
 		if len(what) == 0 {
 			continue
 		}
@@ -130,7 +136,7 @@ func Diff(old, next *Policy, decisions []Recorded) []Change {
 
 // compare lists what differs between two decisions and the scope of the
 // change (see [Change.Scope]).
-func compare(od, nd Decision) (what []string, scope string) {
+func compare(od, nd Decision, detailed bool) (what []string, scope string) {
 	var narrower, wider bool
 	if od.Allow != nd.Allow {
 		what = append(what, fmt.Sprintf("%s → %s", od.Verdict(), nd.Verdict()))
@@ -138,7 +144,7 @@ func compare(od, nd Decision) (what []string, scope string) {
 	if od.Rule != nd.Rule {
 		what = append(what, fmt.Sprintf("rule %s → %s", od.Rule, nd.Rule))
 	}
-	if !od.Allow || !nd.Allow {
+	if !od.Allow || !nd.Allow || !detailed {
 		return what, scopeOf(od.Allow && !nd.Allow, !od.Allow && nd.Allow)
 	}
 	if od.Domain != nd.Domain {
@@ -167,7 +173,7 @@ func scopeOf(narrower, wider bool) string {
 	case wider:
 		return "wider"
 	}
-	return "same"
+	return "same scope"
 }
 
 func minimiseEqual(a, b Minimise) bool {

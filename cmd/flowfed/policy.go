@@ -23,7 +23,7 @@ Usage:
   flowfed policy check FILE
   flowfed policy explain [--dir D] [--file F] --peer PEER-ID --artifact ID
   flowfed policy preview [--dir D] [--file F] --peer PEER-ID
-  flowfed policy diff    [--dir D] NEW.yaml
+  flowfed policy diff    [--dir D] [--file OLD] NEW.yaml
   flowfed policy apply   [--dir D] FILE
   flowfed policy export-ropa [--dir D] [--file F] OUT-PREFIX
 
@@ -108,8 +108,20 @@ func runPolicy(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "policy %s in force (%s)\n", version, filepath.Join(df.dir, node.PolicyFile))
 		return nil
 	}
-	// The other subcommands read the policy and the node's state.
-	pol, err := policyFor(df.dir, *file)
+	// The other subcommands read the policy and the node's state; diff also
+	// works before any policy is in force (against the default's recorded
+	// decisions).
+	var pol *policy.Policy
+	var err error
+	if sub == "diff" && *file == "" {
+		cfg, cerr := node.LoadConfig(df.dir)
+		if cerr != nil {
+			return cerr
+		}
+		pol, err = node.LoadPolicy(df.dir, cfg)
+	} else {
+		pol, err = policyFor(df.dir, *file)
+	}
 	if err != nil {
 		return err
 	}
@@ -331,10 +343,11 @@ func (s *nodeState) recorded(old, next *policy.Policy) []policy.Recorded {
 			continue // erased or expired since: nothing left to decide on
 		}
 		pe, ok := next.Peer(e.Peer)
+		if !ok && old != nil {
+			pe, ok = old.Peer(e.Peer)
+		}
 		if !ok {
-			if pe, ok = old.Peer(e.Peer); !ok {
-				pe = policy.Peer{ID: e.Peer}
-			}
+			pe = policy.Peer{ID: e.Peer}
 		}
 		rec := policy.Recorded{Direction: dir, Peer: pe, Artifact: art,
 			Decision: policy.Decision{Allow: e.Decision == policy.DecisionAllow, Rule: e.Rule, Reason: e.Reason}}

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -87,5 +89,42 @@ egress: [{name: onward, effect: permit, to: all, source: received, kinds: [indic
 	}
 	if code, _, errs := cl.run("", "audit", "list", "--kind", "bogus"); code != 2 || !strings.Contains(errs, "want one of") {
 		t.Errorf("audit list --kind bogus: exit %d, %s", code, errs)
+	}
+}
+
+// TestPolicyDiffBeforeAnyPolicy: the first policy can be diffed against
+// what the default decided.
+func TestPolicyDiffBeforeAnyPolicy(t *testing.T) {
+	net := testnet.New(t, 2, func(o *testnet.Options) { o.Orgs = []string{"ORG-A", "ORG-B"} })
+	a, b := net.Nodes[0], net.Nodes[1]
+	ctx := context.Background()
+	ind, err := node.NewIndicator("domain", "first.example.net", "ORG-A", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ind.Policy = usage.Policy{TLP: usage.Green, Purposes: []string{"research"}}
+	if _, err := a.PublishIndicators(ctx, []intel.Indicator{ind}); err != nil {
+		t.Fatal(err)
+	}
+	err = testnet.WaitFor(ctx, 30*time.Second, "B to get it", func() (bool, error) {
+		_, err := b.Store().Artifact(node.IndicatorArtifact(ind.ID, a.ID()))
+		return err == nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	aID, bID := a.ID(), b.ID()
+	if err := net.Stop(0); err != nil {
+		t.Fatal(err)
+	}
+	cl := newCLI(t)
+	cl.dir = a.Dir
+	next := filepath.Join(t.TempDir(), "p.yaml")
+	if err := os.WriteFile(next, fmt.Appendf(nil, "version: 1\nself: {id: %s, org: ORG-A}\npeers: [{id: %s, org: ORG-B, purposes: [research]}]\n", aID, bID), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := cl.must("", "policy", "diff", next)
+	if !strings.Contains(out, "allow → deny") || !strings.Contains(out, "recorded → ") || strings.Contains(out, "TLP:RED PAP:RED") {
+		t.Errorf("policy diff before any policy:\n%s", out)
 	}
 }
