@@ -29,6 +29,9 @@ type IntelSummary struct {
 	Indicators, Updated, Linked, Unchanged, Sightings int
 	// Problems are the objects not imported, each with its id.
 	Problems []intel.Problem
+	// Events, Identities and SharingGroups count the context objects kept
+	// with the import (MISP events, creator organisations, sharing groups).
+	Events, Identities, SharingGroups int
 	// Kept names ("type id") the objects of types flowfed does not model
 	// (STIX malware, relationships, custom objects...): stored as received
 	// and given back by exports, but not indicators or sightings here.
@@ -96,6 +99,9 @@ func ImportIntel(st *store.Store, path string, base usage.Policy, org string) (I
 	if err != nil {
 		return sum, err
 	}
+	if !fi.IsDir() && filepath.Base(path) == "manifest.json" {
+		return sum, fmt.Errorf("%s is the manifest of a MISP feed: import the feed's directory (flowfed intel import %s)", path, filepath.Dir(path))
+	}
 	if fi.IsDir() {
 		res, err = intel.ImportMISPFeed(path, opts)
 		raw = []byte("feed:" + filepath.Clean(path))
@@ -154,6 +160,7 @@ func ImportIntel(st *store.Store, path string, base usage.Policy, org string) (I
 		sights[s.ID] = s.Encode()
 		sum.Sightings++
 	}
+	sum.Events, sum.Identities, sum.SharingGroups = len(res.Events), len(res.Identities), len(res.SharingGroups)
 	ctx := intelContext{Identities: res.Identities, ObservedData: res.ObservedData, Markings: res.Markings, Extra: res.Extra,
 		Events: res.Events, SharingGroups: res.SharingGroups, Container: res.Container}
 	doc, err := json.Marshal(ctx)
@@ -385,7 +392,10 @@ func MatchIntel(st *store.Store, v *keyvault.Vault, mode pseudo.Mode, org string
 		}
 	}
 	if len(inds) == 0 {
-		return nil, errors.New("no live indicators to match: import or receive some first")
+		if len(entries) > 0 {
+			return nil, fmt.Errorf("none of the %d stored indicators is live: each is revoked, past its valid_until, or decayed below the threshold ('flowfed intel list' shows their state)", len(entries))
+		}
+		return nil, errors.New("no indicators to match: import or receive some first")
 	}
 	// One matcher per epoch key of the stored flows.
 	type keyed struct {

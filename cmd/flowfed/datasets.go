@@ -277,7 +277,7 @@ func datasetsBuild(ctx context.Context, e *env, fl *flag.FlagSet, df *dataFlags,
 func explainRelease(err error) error {
 	for _, s := range []error{dataset.ErrEmpty, dataset.ErrBelowK, dataset.ErrBudgetExhausted} {
 		if errors.Is(err, s) {
-			return fmt.Errorf("nothing released, nothing written: %w", err)
+			return msgErr{"nothing released, nothing written: " + strings.TrimSuffix(err.Error(), ": nothing released"), err}
 		}
 	}
 	return err
@@ -346,3 +346,12 @@ func loadDataset(ctx context.Context, dir, id string, withContent bool) (dataset
 func writeFileVia(path string, write func(*os.File) error) (int64, error) {
 	return fsutil.WriteFile(path, 0o644, write)
 }
+
+// msgErr is err with another message; errors.Is still finds err.
+type msgErr struct {
+	msg string
+	err error
+}
+
+func (e msgErr) Error() string { return e.msg }
+func (e msgErr) Unwrap() error { return e.err }

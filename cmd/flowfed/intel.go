@@ -201,6 +201,12 @@ func printIntel(e *env, sub string, req node.IntelRequest, resp node.IntelRespon
 	case "import":
 		s := resp.Summary
 		fmt.Fprintf(e.stdout, "imported %d new indicators, %d updated, %d linked to existing ones, %d unchanged; %d sightings\n", s.Indicators, s.Updated, s.Linked, s.Unchanged, s.Sightings)
+		if s.Events+s.Identities+s.SharingGroups > 0 {
+			fmt.Fprintf(e.stdout, "kept with them: %d MISP events, %d organisations, %d sharing groups\n", s.Events, s.Identities, s.SharingGroups)
+		}
+		if s.Indicators+s.Updated+s.Linked+s.Unchanged+s.Sightings+len(resp.Problems) == 0 {
+			fmt.Fprintln(e.stdout, "the file holds no indicators or sightings")
+		}
 		for _, p := range resp.Problems {
 			fmt.Fprintf(e.stdout, "not imported: %s\n", p)
 		}

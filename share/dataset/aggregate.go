@@ -170,7 +170,7 @@ func buildAggregates(sp *spec, rows iter.Seq[Row]) (*result, error) {
 					}
 				}
 			})
-			return nil, specErr("a DP dataset must lie within one calendar month (UTC); the selection spans %s to %s: narrow From and To",
+			return nil, specErr("a DP dataset must lie within one calendar month (UTC); the selection spans %s to %s: narrow its time range (from, to)",
 				ms[0], ms[len(ms)-1])
 		}
 		for m := range months {
