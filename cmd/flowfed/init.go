@@ -9,18 +9,21 @@ import (
 	"time"
 
 	"github.com/flowfed/flowfed/keyvault"
+	"github.com/flowfed/flowfed/node"
 )
 
 const initUsage = `
-Usage: flowfed init [--dir D] [--period day|week|month] [--passphrase-file F]
+Usage: flowfed init [--dir D] [--org NAME] [--period day|week|month] [--passphrase-file F]
 
 Creates the node's data directory with its key vault: a master key sealed under
 your passphrase, the node identity (Ed25519, libp2p format) and the first epoch
 key for pseudonyms. Prints the peer ID that other members list you by.
+--org names your organisation (kept in D/config.yaml): it is the originator of
+the indicators and sightings you create, and what peers see in the handshake.
 It refuses to touch an existing vault.
 
 Example:
-  FLOWFED_PASSPHRASE='correct horse battery staple' flowfed init --dir ./node1 --period week
+  FLOWFED_PASSPHRASE='correct horse battery staple' flowfed init --dir ./node1 --org CERT-A --period week
 `
 
 func runInit(_ context.Context, e *env, args []string) error {
@@ -28,6 +31,7 @@ func runInit(_ context.Context, e *env, args []string) error {
 	var df dataFlags
 	df.register(fl, e)
 	period := fl.String("period", keyvault.DefaultPeriod.String(), "epoch `period` of pseudonymization keys: day, week or month")
+	org := fl.String("org", "", "your organisation's `name`")
 	if err := parseFlags(fl, args); err != nil {
 		return err
 	}
@@ -49,6 +53,19 @@ func runInit(_ context.Context, e *env, args []string) error {
 	}
 	if err := os.MkdirAll(df.dir, 0o700); err != nil {
 		return fmt.Errorf("creating data directory: %w", err)
+	}
+	if *org != "" {
+		cfg, err := node.LoadConfig(df.dir)
+		if err != nil {
+			return err
+		}
+		cfg.Org = *org
+		if err := cfg.Validate(); err != nil {
+			return usagef("--org: %v", err)
+		}
+		if err := node.WriteConfig(df.dir, cfg); err != nil {
+			return err
+		}
 	}
 	v, err := keyvault.Create(df.vaultPath(), pass, keyvault.Options{Period: p})
 	if err != nil {

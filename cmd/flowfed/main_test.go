@@ -429,3 +429,12 @@ func TestIngestAndFlows(t *testing.T) {
 		t.Errorf("jsonl header lacks the key ID: %s", strings.SplitN(js, "\n", 2)[0])
 	}
 }
+
+func TestInitOrg(t *testing.T) {
+	c := newCLI(t)
+	c.must("", "init", "--org", "CERT-X")
+	c.must("", "intel", "add", "ipv4", "198.51.100.9")
+	if out := c.must("", "intel", "list"); !strings.Contains(out, "CERT-X") {
+		t.Fatalf("the indicator's origin is not the org given to init:\n%s", out)
+	}
+}
