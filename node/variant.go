@@ -87,7 +87,10 @@ func (n *Node) datasetVariant(e *protocol.Envelope, domain string, m policy.Mini
 		return nil, err
 	}
 	mappers := map[string]flow.AddrMapper{}
-	var mapErr error
+	var (
+		mapErr  error
+		sources *pseudo.Tokenizer
+	)
 	transform := func(src string, r *flow.Record) (string, *flow.Record, bool) {
 		mp, ok := mappers[r.KeyID]
 		if !ok {
@@ -98,6 +101,18 @@ func (n *Node) datasetVariant(e *protocol.Envelope, domain string, m policy.Mini
 			}
 			mappers[r.KeyID] = mp
 		}
+		// Capture names (file names can name hosts or people) leave as
+		// tokens of the recipient's domain: one per capture, so models
+		// still split by capture, but unreadable and unlinkable across
+		// domains. The first record's key keys the whole dataset.
+		if sources == nil {
+			var terr error
+			if sources, terr = n.sourceTokenizer(r.KeyID, domain); terr != nil {
+				mapErr = terr
+				return "", nil, false
+			}
+		}
+		src = sources.Token(src)
 		c := *r
 		if c.Label.Evidence != nil {
 			ev := *c.Label.Evidence
@@ -166,6 +181,26 @@ func (n *Node) domainMapper(keyID, domain string, mode pseudo.Mode) (flow.AddrMa
 	key := dk.PseudoKey(string(mode), mode.KeySize())
 	defer clear(key)
 	return pseudo.NewAddrMapper(mode, key, pseudo.WithPrefixCache(1024))
+}
+
+// sourceTokenizer returns the tokenizer of capture names for recipients in
+// domain, keyed by epoch key keyID.
+func (n *Node) sourceTokenizer(keyID, domain string) (*pseudo.Tokenizer, error) {
+	id, err := keyvault.ParseKeyID(keyID)
+	if err != nil {
+		return nil, err
+	}
+	ek, err := n.vault.Key(id)
+	if err != nil {
+		return nil, fmt.Errorf("epoch key %s: %w", keyID, err)
+	}
+	dk, err := ek.Domain(domain)
+	if err != nil {
+		return nil, err
+	}
+	key := dk.PseudoKey("sources", 32)
+	defer clear(key)
+	return pseudo.NewTokenizer(key, "flowfed/dataset-sources/v1")
 }
 
 // prefixMapper maps with m, then keeps only the leading bits of the result.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/flowfed/flowfed/share/dataset"
 	"github.com/flowfed/flowfed/share/flow"
 	"github.com/flowfed/flowfed/share/intel"
+	"github.com/flowfed/flowfed/share/pseudo"
 	"github.com/flowfed/flowfed/share/usage"
 	"github.com/flowfed/flowfed/testnet/synth"
 )
@@ -271,6 +273,30 @@ func TestPerRecipientPseudonymDomains(t *testing.T) {
 			}
 			if !tc.linkable && common != 0 {
 				t.Fatalf("different domains: %d of %d pseudonyms in common", common, len(sb))
+			}
+			// Capture names leave as tokens: one per capture, not the name.
+			ds, err := node.Datasets(b.Store())
+			if err != nil || len(ds) != 1 {
+				t.Fatalf("B's datasets: %v, %v", ds, err)
+			}
+			bm, content, err := node.LoadDataset(b.Store(), ds[0].Manifest.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			names := map[string]bool{}
+			for r, err := range dataset.Records(bm, content) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				names[r.Source] = true
+			}
+			for name := range names {
+				if !strings.HasPrefix(name, pseudo.TokenPrefix) || strings.Contains(name, "a.pcap") {
+					t.Errorf("B's records name their capture %q, want a token", name)
+				}
+			}
+			if len(names) != 1 {
+				t.Errorf("one capture became %d sources", len(names))
 			}
 			// D (beta, marketing) gets no dataset.
 			if ds, _ := node.Datasets(net.Nodes[3].Store()); len(ds) != 0 {
