@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"golang.org/x/term"
 )
@@ -157,6 +158,11 @@ func newFlagSet(e *env, name, usage string) *flag.FlagSet {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
 		fmt.Fprint(e.stdout, strings.TrimLeft(usage, "\n"))
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n == 0 {
+			return // the command's flags come with its subcommands
+		}
 		fmt.Fprintln(e.stdout, "\nFlags:")
 		fs.SetOutput(e.stdout)
 		fs.PrintDefaults()
@@ -173,6 +179,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	printUsage := fs.Usage
 	fs.Usage = func() {}
 	defer func() { fs.Usage = printUsage }()
+	defer restricted.Delete(fs)
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -192,6 +199,18 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		}
 		pos = append(pos, args[0])
 		args = args[1:]
+	}
+	if v, ok := restricted.Load(fs); ok {
+		allowed := v.(map[string]bool)
+		var bad error
+		fs.Visit(func(f *flag.Flag) {
+			if !allowed[f.Name] && bad == nil {
+				bad = usagef("--%s does not apply to %s", f.Name, strings.TrimPrefix(fs.Name(), "flowfed "))
+			}
+		})
+		if bad != nil {
+			return bad
+		}
 	}
 	// Re-parse an empty list so fs.Args() reports the collected positionals.
 	_ = fs.Parse(append([]string{"--"}, pos...))
@@ -237,3 +256,30 @@ Example:
 	fmt.Fprintln(e.stdout, "flowfed", version())
 	return nil
 }
+
+// onlyFlags limits a flag set shared by several subcommands to the flags
+// named (and the data flags): --help lists only them, and parseFlags
+// refuses the others.
+func onlyFlags(fs *flag.FlagSet, e *env, usage string, names ...string) {
+	allowed := map[string]bool{"dir": true, "passphrase-file": true}
+	for _, n := range names {
+		allowed[n] = true
+	}
+	fs.Usage = func() {
+		fmt.Fprint(e.stdout, strings.TrimLeft(usage, "\n"))
+		shown := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
+		fs.VisitAll(func(f *flag.Flag) {
+			if allowed[f.Name] {
+				shown.Var(f.Value, f.Name, f.Usage)
+			}
+		})
+		fmt.Fprintln(e.stdout, "\nFlags:")
+		shown.SetOutput(e.stdout)
+		shown.PrintDefaults()
+	}
+	restricted.Store(fs, allowed)
+}
+
+// restricted holds the flags onlyFlags allows, per flag set
+// (*flag.FlagSet → map[string]bool); parseFlags drops the entry.
+var restricted sync.Map

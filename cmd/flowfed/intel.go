@@ -80,6 +80,14 @@ func runIntel(ctx context.Context, e *env, args []string) error {
 	own := fl.Bool("own", false, "export only our own indicators")
 	reason := fl.String("reason", "", "why (revoke)")
 	reveal := fl.Bool("reveal", false, "resolve matching pseudonyms to local hosts")
+	onlyFlags(fl, e, intelUsage, map[string][]string{
+		"add":     {"tlp", "purpose", "reshare", "confidence", "label", "valid-until", "publish"},
+		"import":  {"tlp", "purpose", "reshare", "publish"},
+		"export":  {"format", "own"},
+		"revoke":  {"reason", "publish"},
+		"publish": {"tlp", "purpose"},
+		"match":   {"reveal", "publish", "tlp", "purpose"},
+	}[sub]...)
 	publish := fl.Bool("publish", false, "also publish to the members (node must run)")
 	if err := parseFlags(fl, args); err != nil {
 		return err
