@@ -503,7 +503,7 @@ func isAddrByte(c byte, v6 bool) bool {
 
 func (r *Report) write(out io.Writer) {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ORG\tPEER\tCAPTURES\tFLOWS\tDATASET\tRECORDS\tINDICATORS\tRED KEPT\tSENT\tRECEIVED\tDATASETS IN\tREJECTED\tLEAKS")
+	fmt.Fprintln(tw, "ORG\tPEER\tCAPTURES\tFLOWS\tDATASET\tRECORDS\tSHARED IND\tRED KEPT\tSENT\tRECEIVED\tDATASETS IN\tREJECTED\tLEAKS")
 	for _, o := range r.Orgs {
 		peer := o.Peer
 		if len(peer) > 12 {
@@ -516,8 +516,9 @@ func (r *Report) write(out io.Writer) {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", o.Org, peer, o.Captures, o.Flows, ds, o.Records, o.Indicators, o.Withheld, o.Sent, o.Received, o.Datasets, o.Rejected, len(o.Leaks))
 	}
 	tw.Flush()
-	fmt.Fprintln(out, "SENT: deliveries to the other organisations acknowledged by a signed receipt; RECEIVED: their artifacts verified and stored;")
-	fmt.Fprintln(out, "DATASETS IN: their datasets complete with every chunk, each re-pseudonymized for this organisation alone; RED KEPT: TLP:RED indicators not shared")
+	fmt.Fprintln(out, "SHARED IND: indicators published for the others; RED KEPT: TLP:RED indicators kept home;")
+	fmt.Fprintln(out, "SENT: artifacts (shared indicators and the dataset) times the organisations that acknowledged each with a signed receipt; RECEIVED: their artifacts verified and stored;")
+	fmt.Fprintln(out, "DATASETS IN: their datasets complete with every chunk, each re-pseudonymized for this organisation alone")
 	if r.OK() {
 		fmt.Fprintln(out, "OK: every organisation received, verified and stored the others' shared artifacts; TLP:RED stayed home; no raw address of one organisation is in another's data directory")
 		return

@@ -263,7 +263,11 @@ func datasetsBuild(ctx context.Context, e *env, fl *flag.FlagSet, df *dataFlags,
 	if err != nil {
 		return explainRelease(err)
 	}
-	fmt.Fprintf(e.stdout, "dataset %s: %s, %d records, k=%d (%d suppressed), %d chunks, %s\n", m.ID, m.Kind, m.Records, m.K, m.Suppressed, len(m.Chunks), m.Usage)
+	cells := "label classes"
+	if m.Kind == dataset.KindAggregates {
+		cells = "cells (group and label)"
+	}
+	fmt.Fprintf(e.stdout, "dataset %s: %s, %d records, k=%d (%d %s below k suppressed), %d chunks, %s\n", m.ID, m.Kind, m.Records, m.K, m.Suppressed, cells, len(m.Chunks), m.Usage)
 	if m.DP != nil {
 		fmt.Fprintf(e.stdout, "differential privacy: %s ε=%g charged to %s %s (budget %g)\n", m.DP.Mechanism, m.DP.Epsilon, m.DP.Family, m.DP.Period, m.DP.Budget)
 	}

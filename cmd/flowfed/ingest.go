@@ -23,7 +23,8 @@ epoch key and stores the flows in the node's store (D/store.db) with that key's
 ID. Raw addresses never reach the disk. A capture already ingested (the same
 bytes, under any name) is skipped; an interrupted ingest is completed by running
 the same command again. Damage in a capture is reported and does not stop it.
-The node must not be running (it holds the store).
+While the node runs, the ingest goes through it; else the command opens the
+data directory itself.
 
 Example:
   flowfed ingest --dir ./node1 monday.pcapng tuesday.pcap

@@ -125,7 +125,7 @@ func examplesOf(ctx context.Context, dir string, ids []string) ([]model.Example,
 			return nil, err
 		}
 		if m.Kind != dataset.KindFlows {
-			return nil, fmt.Errorf("dataset %s holds %s; training needs a flows dataset", id, m.Kind)
+			return nil, fmt.Errorf("dataset %s holds %s; the model works on a flows dataset (datasets build --kind flows)", id, m.Kind)
 		}
 		for r, err := range dataset.Records(m, content) {
 			if err != nil {

@@ -11,7 +11,7 @@ import (
 )
 
 const testnetUsage = `
-Usage: flowfed testnet [--nodes N] [--pcap DIR] [--keep DIR] [--k K] [-v]
+Usage: flowfed testnet [--nodes N] [--pcap DIR | --packets N] [--keep DIR] [--k K] [-v]
 
 Runs the main job of a federation on this machine: N organisations (default 3),
 each a complete node on 127.0.0.1 with its own keys and data directory. Each
