@@ -299,7 +299,9 @@ func captureAddrs(files []string) ([]netip.Addr, error) {
 // names seen in its traffic, shared as TLP:AMBER, and one TLP:RED indicator
 // that must never leave the node.
 func indicatorsFor(org string, i int, t orgTraffic) (shared, withheld []intel.Indicator) {
-	now := time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC)
+	// Created now, so that they are live (not decayed) when the kept data
+	// directories are looked into afterwards.
+	now := time.Now().UTC()
 	mk := func(typ, value string, tlp usage.TLP) intel.Indicator {
 		ind, err := node.NewIndicator(typ, value, org, now)
 		if err != nil {
