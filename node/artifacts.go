@@ -168,23 +168,15 @@ func IndicatorArtifact(indicatorID string, publisher peer.ID) string {
 func (n *Node) PublishIndicators(ctx context.Context, inds []intel.Indicator) (int, error) {
 	count := 0
 	for _, ind := range inds {
-		payload := ind.Encode()
-		aid := IndicatorArtifact(ind.ID, n.id)
-		version := uint64(1)
-		if old, err := n.st.Artifact(aid); err == nil {
-			prev, err := protocol.UnmarshalEnvelope(old.Envelope)
-			if err == nil && bytes.Equal(prev.Payload, payload) {
-				continue
-			}
-			version = old.Version + 1
-		}
-		if err := n.st.PutIndicators(map[string][]byte{ind.ID: payload}); err != nil {
+		ok, err := n.publishVersion(ctx, KindIndicator, IndicatorArtifact(ind.ID, n.id), ind.Encode(), ind.Policy, func(payload []byte) error {
+			return n.st.PutIndicators(map[string][]byte{ind.ID: payload})
+		})
+		if err != nil {
 			return count, err
 		}
-		if _, err := n.publish(ctx, KindIndicator, aid, version, payload, ind.Policy); err != nil {
-			return count, err
+		if ok {
+			count++
 		}
-		count++
 	}
 	return count, nil
 }
@@ -201,22 +193,36 @@ func SightingArtifact(sightingID string, publisher peer.ID) string {
 func (n *Node) PublishSightings(ctx context.Context, sights []intel.Sighting, use usage.Policy) (int, error) {
 	count := 0
 	for _, sg := range sights {
-		payload := sg.Encode()
-		aid := SightingArtifact(sg.ID, n.id)
-		version := uint64(1)
-		if old, err := n.st.Artifact(aid); err == nil {
-			prev, err := protocol.UnmarshalEnvelope(old.Envelope)
-			if err == nil && bytes.Equal(prev.Payload, payload) {
-				continue
-			}
-			version = old.Version + 1
-		}
-		if _, err := n.publish(ctx, KindSighting, aid, version, payload, use); err != nil {
+		ok, err := n.publishVersion(ctx, KindSighting, SightingArtifact(sg.ID, n.id), sg.Encode(), use, nil)
+		if err != nil {
 			return count, err
 		}
-		count++
+		if ok {
+			count++
+		}
 	}
 	return count, nil
+}
+
+// publishVersion publishes payload as the next version of our artifact aid,
+// after keep (when set) stored it; it reports false and does nothing when
+// the newest version holds the same payload.
+func (n *Node) publishVersion(ctx context.Context, kind, aid string, payload []byte, use usage.Policy, keep func([]byte) error) (bool, error) {
+	version := uint64(1)
+	if old, err := n.st.Artifact(aid); err == nil {
+		prev, err := protocol.UnmarshalEnvelope(old.Envelope)
+		if err == nil && bytes.Equal(prev.Payload, payload) {
+			return false, nil
+		}
+		version = old.Version + 1
+	}
+	if keep != nil {
+		if err := keep(payload); err != nil {
+			return false, err
+		}
+	}
+	_, err := n.publish(ctx, kind, aid, version, payload, use)
+	return err == nil, err
 }
 
 // Revoke publishes a signed tombstone for an artifact of ours and deletes it

@@ -166,19 +166,10 @@ func (n *Node) datasetVariant(e *protocol.Envelope, domain string, m policy.Mini
 // from the epoch key, so the result is prefix-preserving, reversible only
 // with the vault, and unlinkable to other domains.
 func (n *Node) domainMapper(keyID, domain string, mode pseudo.Mode) (flow.AddrMapper, error) {
-	id, err := keyvault.ParseKeyID(keyID)
+	key, err := n.domainKey(keyID, domain, string(mode), mode.KeySize())
 	if err != nil {
 		return nil, err
 	}
-	ek, err := n.vault.Key(id)
-	if err != nil {
-		return nil, fmt.Errorf("epoch key %s: %w", keyID, err)
-	}
-	dk, err := ek.Domain(domain)
-	if err != nil {
-		return nil, err
-	}
-	key := dk.PseudoKey(string(mode), mode.KeySize())
 	defer clear(key)
 	return pseudo.NewAddrMapper(mode, key, pseudo.WithPrefixCache(1024))
 }
@@ -186,6 +177,17 @@ func (n *Node) domainMapper(keyID, domain string, mode pseudo.Mode) (flow.AddrMa
 // sourceTokenizer returns the tokenizer of capture names for recipients in
 // domain, keyed by epoch key keyID.
 func (n *Node) sourceTokenizer(keyID, domain string) (*pseudo.Tokenizer, error) {
+	key, err := n.domainKey(keyID, domain, "sources", 32)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(key)
+	return pseudo.NewTokenizer(key, "flowfed/dataset-sources/v1")
+}
+
+// domainKey derives the key for use of size bytes in domain from epoch key
+// keyID; the caller clears it.
+func (n *Node) domainKey(keyID, domain, use string, size int) ([]byte, error) {
 	id, err := keyvault.ParseKeyID(keyID)
 	if err != nil {
 		return nil, err
@@ -198,9 +200,7 @@ func (n *Node) sourceTokenizer(keyID, domain string) (*pseudo.Tokenizer, error) 
 	if err != nil {
 		return nil, err
 	}
-	key := dk.PseudoKey("sources", 32)
-	defer clear(key)
-	return pseudo.NewTokenizer(key, "flowfed/dataset-sources/v1")
+	return dk.PseudoKey(use, size), nil
 }
 
 // prefixMapper maps with m, then keeps only the leading bits of the result.

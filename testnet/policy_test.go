@@ -191,6 +191,27 @@ func TestPolicyScenarios(t *testing.T) {
 	}
 }
 
+// publishFlows ingests a synthesized capture named name (seed, packets) at
+// n, builds a flows dataset with k 5 under use and publishes it.
+func publishFlows(t *testing.T, n *Node, name string, seed uint64, packets int, use usage.Policy) dataset.Manifest {
+	t.Helper()
+	capPath := filepath.Join(t.TempDir(), name)
+	if _, err := synth.WriteFile(capPath, synth.Config{Seed: seed, Packets: packets}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Ingest(context.Background(), []string{capPath}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := n.BuildDataset(dataset.Spec{Kind: dataset.KindFlows, K: 5, Usage: use})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.PublishDataset(context.Background(), m.ID); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // srcSet returns the source pseudonyms of the flows dataset a node received
 // from publisher.
 func srcSet(t *testing.T, n, publisher *Node) map[netip.Addr]bool {
@@ -238,24 +259,10 @@ func TestPerRecipientPseudonymDomains(t *testing.T) {
 			clock := &fakeClock{}
 			net := policyNet(t, clock)
 			a, b, c := net.Nodes[0], net.Nodes[1], net.Nodes[2]
-			ctx := context.Background()
 			if _, err := a.ApplyPolicy("a.yaml", policySource(net, tc.domain)); err != nil {
 				t.Fatal(err)
 			}
-			capPath := filepath.Join(t.TempDir(), "a.pcap")
-			if _, err := synth.WriteFile(capPath, synth.Config{Seed: 7, Packets: 3000}); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := a.Ingest(ctx, []string{capPath}); err != nil {
-				t.Fatal(err)
-			}
-			m, err := a.BuildDataset(dataset.Spec{Kind: dataset.KindFlows, K: 5, Usage: usage.Policy{TLP: usage.Amber, Purposes: []string{"research"}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := a.PublishDataset(ctx, m.ID); err != nil {
-				t.Fatal(err)
-			}
+			publishFlows(t, a, "a.pcap", 7, 3000, usage.Policy{TLP: usage.Amber, Purposes: []string{"research"}})
 			sb, sc := srcSet(t, b, a), srcSet(t, c, a)
 			own := map[netip.Addr]bool{}
 			_ = a.Store().ForEachFlow(func(r *flow.Record) error { own[r.Key.SrcAddr()] = true; return nil })
@@ -275,19 +282,8 @@ func TestPerRecipientPseudonymDomains(t *testing.T) {
 				t.Fatalf("different domains: %d of %d pseudonyms in common", common, len(sb))
 			}
 			// Capture names leave as tokens: one per capture, not the name.
-			ds, err := node.Datasets(b.Store())
-			if err != nil || len(ds) != 1 {
-				t.Fatalf("B's datasets: %v, %v", ds, err)
-			}
-			bm, content, err := node.LoadDataset(b.Store(), ds[0].Manifest.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
 			names := map[string]bool{}
-			for r, err := range dataset.Records(bm, content) {
-				if err != nil {
-					t.Fatal(err)
-				}
+			for _, r := range onlyRecords(t, b) {
 				names[r.Source] = true
 			}
 			for name := range names {
@@ -352,21 +348,7 @@ egress:
 	if _, err := o.PublishIndicators(ctx, []intel.Indicator{community, group, none}); err != nil {
 		t.Fatal(err)
 	}
-	capPath := filepath.Join(t.TempDir(), "o.pcap")
-	if _, err := synth.WriteFile(capPath, synth.Config{Seed: 11, Packets: 2000}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := o.Ingest(ctx, []string{capPath}); err != nil {
-		t.Fatal(err)
-	}
-	m, err := o.BuildDataset(dataset.Spec{Kind: dataset.KindFlows, K: 5,
-		Usage: usage.Policy{TLP: usage.Amber, Purposes: []string{"research"}, Reshare: usage.ReshareCommunity}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := o.PublishDataset(ctx, m.ID); err != nil {
-		t.Fatal(err)
-	}
+	publishFlows(t, o, "o.pcap", 11, 2000, usage.Policy{TLP: usage.Amber, Purposes: []string{"research"}, Reshare: usage.ReshareCommunity})
 
 	// R gets all four directly; C gets the community and group
 	// indicators and the dataset through R; D (not in a group with O) only
@@ -416,7 +398,7 @@ egress:
 	if _, err := o.Erase(ctx, node.EraseRequest{Artifact: aid, Reason: "test"}); err != nil {
 		t.Fatal(err)
 	}
-	err = WaitFor(ctx, 30*time.Second, "the erasure at R, C and D", func() (bool, error) {
+	err := WaitFor(ctx, 30*time.Second, "the erasure at R, C and D", func() (bool, error) {
 		return !holds(t, r, o, community) && !holds(t, c, o, community) && !holds(t, d, o, community), nil
 	})
 	if err != nil {
@@ -526,20 +508,7 @@ egress:
 	if _, err := a.PublishSightings(ctx, []intel.Sighting{sg}, usage.Policy{TLP: usage.Amber, Purposes: []string{"research"}}); err != nil {
 		t.Fatal(err)
 	}
-	capPath := filepath.Join(t.TempDir(), "cfo-laptop.pcap")
-	if _, err := synth.WriteFile(capPath, synth.Config{Seed: 5, Packets: 2000}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Ingest(ctx, []string{capPath}); err != nil {
-		t.Fatal(err)
-	}
-	m, err := a.BuildDataset(dataset.Spec{Kind: dataset.KindFlows, K: 5, Usage: usage.Policy{TLP: usage.Amber, Purposes: []string{"research"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.PublishDataset(ctx, m.ID); err != nil {
-		t.Fatal(err)
-	}
+	publishFlows(t, a, "cfo-laptop.pcap", 5, 2000, usage.Policy{TLP: usage.Amber, Purposes: []string{"research"}})
 	waitCount(t, b, a, 3)
 
 	raw, err := b.Store().Indicator(node.IndicatorArtifact(ind.ID, a.ID()))
@@ -567,27 +536,36 @@ egress:
 		t.Errorf("B's sightings = %+v, want one without observer, times to the hour", sights)
 	}
 	srcSet(t, b, a) // waits for the chunks
-	ds, err := node.Datasets(b.Store())
-	if err != nil || len(ds) != 1 {
-		t.Fatalf("B's datasets: %v, %v", ds, err)
-	}
-	bm, content, err := node.LoadDataset(b.Store(), ds[0].Manifest.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for r, err := range dataset.Records(bm, content) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		n++
+	recs := onlyRecords(t, b)
+	for _, r := range recs {
 		if r.Source != "" || r.History != "" || r.Start.Nanosecond() != 0 || r.Start.Minute() != 0 {
 			t.Fatalf("record keeps source %q, history %q or start %s", r.Source, r.History, r.Start)
 		}
 	}
-	if n == 0 {
+	if len(recs) == 0 {
 		t.Fatal("no records")
 	}
+}
+
+// onlyRecords returns the records of the one dataset n holds.
+func onlyRecords(t *testing.T, n *Node) []dataset.Record {
+	t.Helper()
+	ds, err := node.Datasets(n.Store())
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("%s's datasets: %v, %v", n.Org, ds, err)
+	}
+	m, content, err := node.LoadDataset(n.Store(), ds[0].Manifest.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []dataset.Record
+	for r, err := range dataset.Records(m, content) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // TestForwardingAfterTheFact: an artifact R stored without forwarding it
