@@ -315,6 +315,9 @@ func (n *Node) Run(ctx context.Context) error {
 	n.spawn(ctx, n.pullWorker)
 	n.spawn(ctx, n.fetchWorker)
 	n.spawn(ctx, n.notifyWorker)
+	if err := n.reofferPending(); err != nil {
+		n.log.Warn("offering again what a new policy allows", "err", err)
+	}
 	if err := n.forwardHeld(); err != nil {
 		n.log.Warn("offering held artifacts onward", "err", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -196,8 +197,11 @@ func (n *Node) SetPolicy(p *policy.Policy) error {
 	if !ok {
 		return errors.New("this node's egress decisions are fixed by its embedder")
 	}
-	d.pol.Store(p)
+	old := d.pol.Swap(p)
 	if err := n.audit(auditRecord{Kind: policy.AuditPolicy, Decision: "applied", Reason: "policy " + d.Version()}); err != nil {
+		return err
+	}
+	if err := n.reofferWidened(old, p); err != nil {
 		return err
 	}
 	return n.forwardHeld()
@@ -234,6 +238,57 @@ func (n *Node) acceptCheck(from peer.ID, e *protocol.Envelope, use usage.Policy)
 	return dec.Usage.Seal(e.Created), nil
 }
 
+// reofferWidened publishes again, as a new version with the same content,
+// each of our artifacts that some member was refused under the old policy
+// (nil: the default) and may receive under the new one: members pull only
+// what is new, so an artifact they were refused would otherwise never
+// reach them. Each republication is recorded.
+func (n *Node) reofferWidened(old, next *policy.Policy) error {
+	allowed := func(pol *policy.Policy, m store.Peer, e *protocol.Envelope) bool {
+		if pol == nil {
+			d, err := protocol.DefaultDecider{}.Decide(peer.ID(m.ID), e)
+			return err == nil && d.Allow
+		}
+		pp, ok := pol.Peer(peer.ID(m.ID).String())
+		if !ok {
+			return false
+		}
+		return pol.Decide(pp, n.policyArtifact(e)).Allow
+	}
+	var local []store.Artifact
+	err := n.st.Artifacts(func(a store.Artifact) error {
+		if a.Local && (a.Kind == KindDataset || a.Kind == KindIndicator || a.Kind == KindSighting) {
+			local = append(local, a)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	members := n.Members()
+	again := 0
+	for _, a := range local {
+		e, err := protocol.UnmarshalEnvelope(a.Envelope)
+		if err != nil {
+			return fmt.Errorf("stored artifact %s: %w", a.ID, err)
+		}
+		widened := slices.ContainsFunc(members, func(m store.Peer) bool { return !allowed(old, m, &e) && allowed(next, m, &e) })
+		if !widened {
+			continue
+		}
+		if _, err := n.publishQuiet(e.Kind, e.ArtifactID, e.Version+1, e.Payload, e.Usage); err != nil {
+			return err
+		}
+		again++
+	}
+	if again > 0 {
+		n.notifySoon()
+		return n.audit(auditRecord{Kind: policy.AuditPolicy, Decision: "reoffered", Count: again,
+			Reason: "published again: refused to some member before, allowed now"})
+	}
+	return nil
+}
+
 // ApplyPolicy validates a policy source and puts it in force atomically: the
 // file is written to the data directory through a temporary name, the running
 // decider switches to it, and the change is recorded in the audit chain. It
@@ -259,8 +314,49 @@ func ApplyPolicyOffline(dir string, st *store.Store, name string, src []byte, no
 	if err != nil {
 		return "", err
 	}
+	// The node compares the policy it ran with to this one when it starts,
+	// to offer again what is allowed now (reofferWidened): keep the first
+	// one of a series of offline changes.
+	pending := filepath.Join(dir, reofferFile)
+	if _, err := os.Stat(pending); errors.Is(err, os.ErrNotExist) {
+		prev, err := os.ReadFile(filepath.Join(dir, PolicyFile))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return "", err
+		}
+		if err := writeFileAtomic(pending, prev, 0o600); err != nil {
+			return "", err
+		}
+	}
 	if err := writeFileAtomic(filepath.Join(dir, PolicyFile), src, 0o600); err != nil {
 		return "", err
 	}
 	return p.Version(), appendAudit(st, now, p.Version(), auditRecord{Kind: policy.AuditPolicy, Decision: "applied", Reason: "policy " + p.Version()})
+}
+
+// reofferFile holds, after an offline policy change, the policy the node
+// ran with before (empty: the default), until the node has compared them.
+const reofferFile = "policy.before.yaml"
+
+// reofferPending runs reofferWidened for a policy changed while the node
+// was not running.
+func (n *Node) reofferPending() error {
+	d, ok := n.dec.(*decider)
+	pending := filepath.Join(n.dir, reofferFile)
+	src, err := os.ReadFile(pending)
+	if errors.Is(err, os.ErrNotExist) || !ok {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var prev *policy.Policy
+	if len(src) > 0 {
+		if prev, err = policy.Parse(reofferFile, src); err != nil {
+			return err
+		}
+	}
+	if err := n.reofferWidened(prev, d.pol.Load()); err != nil {
+		return err
+	}
+	return os.Remove(pending)
 }

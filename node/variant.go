@@ -45,7 +45,9 @@ func (v *variants) forget(id string) {
 // minimised, re-signed with usage policy use. Variants are built once and
 // stored like the datasets they derive from.
 func (n *Node) datasetVariant(e *protocol.Envelope, domain string, m policy.Minimise, use usage.Policy) (*protocol.Envelope, error) {
-	key := e.ArtifactID + "\x00" + domain + "\x00" + m.String() + "\x00" + use.String()
+	// The variant is signed for this envelope's sequence number and
+	// version; a republished version gets its own.
+	key := fmt.Sprintf("%s\x00%d\x00%d\x00%s\x00%s\x00%s", e.ArtifactID, e.Seq, e.Version, domain, m, use)
 	n.vars.mu.Lock()
 	defer n.vars.mu.Unlock()
 	if v, ok := n.vars.byID[key]; ok {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowfed/flowfed/internal/store"
 	"github.com/flowfed/flowfed/node"
 	"github.com/flowfed/flowfed/policy"
 	"github.com/flowfed/flowfed/share/dataset"
@@ -632,4 +633,79 @@ func TestErasureReachesFormerRecipients(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestWidenedPolicyReoffers: what a member was refused reaches it once a
+// new policy allows it, datasets included.
+func TestWidenedPolicyReoffers(t *testing.T) {
+	net := New(t, 2, func(o *Options) { o.Orgs = []string{"ORG-A", "ORG-B"} })
+	a, b := net.Nodes[0], net.Nodes[1]
+	ctx := context.Background()
+	src := func(kinds string) []byte {
+		return fmt.Appendf(nil, "version: 1\nself: {id: %s, org: ORG-A}\npeers: [{id: %s, org: ORG-B, purposes: [research]}]\negress: [{name: p, effect: permit, to: all, kinds: [%s], tlp: GREEN}]\n",
+			a.ID(), b.ID(), kinds)
+	}
+	if _, err := a.ApplyPolicy("narrow.yaml", src("tombstone")); err != nil {
+		t.Fatal(err)
+	}
+	ind := mkInd(t, "later.example.net", usage.Green)
+	if _, err := a.PublishIndicators(ctx, []intel.Indicator{ind}); err != nil {
+		t.Fatal(err)
+	}
+	publishFlows(t, a, "a.pcap", 3, 2000, usage.Policy{TLP: usage.Green, Purposes: []string{"research"}})
+	b.Sync(ctx)
+	if got := countFrom(t, b, a); got != 0 {
+		t.Fatalf("B holds %d artifacts under a policy that refuses them", got)
+	}
+	if _, err := a.ApplyPolicy("wide.yaml", src("indicator, dataset")); err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, b, a, 2)
+	if !holds(t, b, a, ind) {
+		t.Fatal("B lacks the indicator")
+	}
+	if recs := srcSet(t, b, a); len(recs) == 0 {
+		t.Fatal("B's dataset has no records")
+	}
+}
+
+// TestWidenedPolicyAppliedOffline: a policy applied while the node is
+// stopped is compared with the one before when the node starts again.
+func TestWidenedPolicyAppliedOffline(t *testing.T) {
+	net := New(t, 2, func(o *Options) { o.Orgs = []string{"ORG-A", "ORG-B"} })
+	a, b := net.Nodes[0], net.Nodes[1]
+	ctx := context.Background()
+	aID, bID := a.ID(), b.ID()
+	src := func(kinds string) []byte {
+		return fmt.Appendf(nil, "version: 1\nself: {id: %s, org: ORG-A}\npeers: [{id: %s, org: ORG-B, purposes: [research]}]\negress: [{name: p, effect: permit, to: all, kinds: [%s], tlp: GREEN}]\n",
+			aID, bID, kinds)
+	}
+	if _, err := a.ApplyPolicy("narrow.yaml", src("tombstone")); err != nil {
+		t.Fatal(err)
+	}
+	ind := mkInd(t, "offline.example.net", usage.Green)
+	if _, err := a.PublishIndicators(ctx, []intel.Indicator{ind}); err != nil {
+		t.Fatal(err)
+	}
+	b.Sync(ctx)
+	if got := countFrom(t, b, a); got != 0 {
+		t.Fatalf("B holds %d artifacts under a policy that refuses them", got)
+	}
+	dir := a.Dir
+	if err := net.Stop(0); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(filepath.Join(dir, node.StoreFile), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.ApplyPolicyOffline(dir, st, "wide.yaml", src("indicator"), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if err := net.Restart(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	a = net.Nodes[0]
+	waitCount(t, b, a, 1)
 }
