@@ -295,7 +295,10 @@ func printIntel(e *env, sub string, req node.IntelRequest, resp node.IntelRespon
 		}
 		fmt.Fprintf(e.stdout, "%d matching endpoints of %d indicators; one sighting per indicator recorded\n", len(resp.Matches), len(inds))
 	}
-	if resp.Published > 0 {
+	switch {
+	case resp.Published > 0 && resp.Added != nil && resp.Added.Policy.TLP == usage.Red:
+		fmt.Fprintln(e.stdout, "TLP:RED: recorded in the node's log, but sent to no member (RED never leaves automatically)")
+	case resp.Published > 0:
 		fmt.Fprintf(e.stdout, "published %d indicators and %d sightings; members receive what the sharing policy allows (TLP:RED never leaves)\n",
 			resp.Published-resp.PublishedSightings, resp.PublishedSightings)
 	}
