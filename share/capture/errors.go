@@ -119,6 +119,22 @@ func (k DamageKind) MarshalText() ([]byte, error) {
 	return []byte(k.String()), nil
 }
 
+// UnmarshalText reads a kind's name, as MarshalText writes it.
+func (k *DamageKind) UnmarshalText(b []byte) error {
+	for i := DamageKind(1); i < numDamageKinds; i++ {
+		if damageNames[i] == string(b) {
+			*k = i
+			return nil
+		}
+	}
+	var n uint8
+	if _, err := fmt.Sscanf(string(b), "DamageKind(%d)", &n); err == nil {
+		*k = DamageKind(n)
+		return nil
+	}
+	return fmt.Errorf("unknown damage kind %q", b)
+}
+
 // Damage summarises one kind of damage found while reading: how often it occurred and
 // where first.
 type Damage struct {
