@@ -221,12 +221,6 @@ func (d *decider) decideForward(p peer.ID, e *protocol.Envelope) (protocol.Decis
 		pp = m
 	}
 	dec := pol.Decide(pp, a)
-	if dec.Allow && !dec.Minimise.IsNone() {
-		// The originator's signature covers the payload: only the
-		// originator can reduce it.
-		dec.Allow = false
-		dec.Reason = fmt.Sprintf("%s; but the rules minimise it (%s), and a forwarded %s can only travel as its originator signed it", dec.Reason, dec.Minimise, inner.Kind)
-	}
 	if err := n.appendEntry(pol.Entry(policy.Egress, n.now(), pp, a, dec)); err != nil {
 		return protocol.Decision{}, err
 	}

@@ -255,10 +255,14 @@ func (n *Node) reofferWidened(old, next *policy.Policy) error {
 		}
 		return pol.Decide(pp, n.policyArtifact(e)).Allow
 	}
-	var local []store.Artifact
+	var local, forwards []store.Artifact
 	err := n.st.Artifacts(func(a store.Artifact) error {
-		if a.Local && (a.Kind == KindDataset || a.Kind == KindIndicator || a.Kind == KindSighting) {
+		switch {
+		case !a.Local:
+		case a.Kind == KindDataset || a.Kind == KindIndicator || a.Kind == KindSighting:
 			local = append(local, a)
+		case a.Kind == KindForward:
+			forwards = append(forwards, a)
 		}
 		return nil
 	})
@@ -277,6 +281,40 @@ func (n *Node) reofferWidened(old, next *policy.Policy) error {
 			continue
 		}
 		if _, err := n.publishQuiet(e.Kind, e.ArtifactID, e.Version+1, e.Payload, e.Usage); err != nil {
+			return err
+		}
+		again++
+	}
+	// What we forward goes again in a new forwarding envelope (the
+	// artifact keeps its originator's version).
+	for _, a := range forwards {
+		outer, err := protocol.UnmarshalEnvelope(a.Envelope)
+		if err != nil {
+			return fmt.Errorf("stored artifact %s: %w", a.ID, err)
+		}
+		inner, err := protocol.OpenForward(&outer)
+		if err != nil || inner.Kind == KindTombstone {
+			continue
+		}
+		held, err := n.st.Artifact(inner.ArtifactID)
+		if err != nil || held.Version != inner.Version {
+			continue
+		}
+		forwardable := func(pol *policy.Policy, m store.Peer) bool {
+			p := peer.ID(m.ID)
+			if pol == nil || p == inner.Publisher || string(p) == held.From {
+				return false
+			}
+			pp, ok := pol.Peer(p.String())
+			return ok && pol.Decide(pp, n.receivedArtifact(pol, &inner, outer.Usage, peer.ID(held.From))).Allow
+		}
+		if !slices.ContainsFunc(members, func(m store.Peer) bool { return !forwardable(old, m) && forwardable(next, m) }) {
+			continue
+		}
+		if _, err := n.st.DeleteArtifact(a.ID, nil); err != nil {
+			return err
+		}
+		if err := n.publishForward(inner, outer.Usage); err != nil {
 			return err
 		}
 		again++

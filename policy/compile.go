@@ -355,6 +355,9 @@ func (p *Policy) warnings() []string {
 			if r.sel.all && r.tlp >= usage.Amber && len(r.sel.peers)+len(r.sel.orgs)+len(r.sel.groups) == 0 {
 				add(r.pos, "egress rule %q: TLP:AMBER needs named recipients; through all it releases at most GREEN", r.name)
 			}
+			if r.source == sourceReceived && r.hasMin && !r.min.IsNone() {
+				add(r.pos, "egress rule %q minimises received artifacts, which go on only as their originator signed them: it forwards nothing", r.name)
+			}
 		}
 	}
 	return out

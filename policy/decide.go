@@ -25,6 +25,7 @@ const (
 	chkKMin
 	chkPurpose
 	chkDefault
+	chkForwardMinimise
 )
 
 // builtins holds, per check, its name in explanations, the rule name of
@@ -46,6 +47,8 @@ var builtins = [...]struct {
 	chkKMin:         {"k-min", "builtin:k-min", [2]string{"the dataset was built with a smaller k than its usage policy requires", "the dataset was built with a smaller k than its usage policy requires"}, false},
 	chkPurpose:      {"purpose", "builtin:purpose", [2]string{"the peer declares none of the artifact's purposes", ""}, true},
 	chkDefault:      {"default", "builtin:default-deny", [2]string{"no egress rule permits it", "no ingress rule accepts it"}, true},
+	chkForwardMinimise: {"forward-minimise", "builtin:forward-minimise", [2]string{
+		"a received artifact goes on only as its originator signed it, and the matching rules minimise it", ""}, true},
 }
 
 // Decide says whether peer may receive artifact a now, and if so under which
@@ -121,6 +124,11 @@ func (p *Policy) decide(dir Direction, peerID string, a Artifact) Decision {
 	}
 	if first == nil {
 		return deny(dir, chkDefault)
+	}
+	if dir == Egress && !a.Local && !m.IsNone() {
+		// The originator's signature covers what a received artifact
+		// holds: no one else can reduce it.
+		return deny(dir, chkForwardMinimise)
 	}
 	u := c.u
 	if n := len(u.Purposes); n > 64 || mask != 1<<n-1 {

@@ -112,6 +112,17 @@ func (p *Policy) explain(dir Direction, peer Peer, a Artifact) Explanation {
 			}
 		}
 	}
+	if e.Decision.Rule == builtins[chkForwardMinimise].rule {
+		var ms []string
+		for _, rt := range e.Rules {
+			if rt.Matched && rt.Effect == "permit" {
+				ms = append(ms, fmt.Sprintf("%q (%s)", rt.Name, rt.Pos))
+			}
+		}
+		e.Checks = append(e.Checks, Check{Name: builtins[chkForwardMinimise].check, OK: false, PolicyFix: true,
+			Detail: "received from another member; matching permits: " + strings.Join(ms, ", "),
+			Fix:    "take minimise out of the rules that match received artifacts (source: received), or ask the originator to minimise"})
+	}
 	e.Flip = e.flip()
 	return e
 }

@@ -679,3 +679,26 @@ func TestConcurrentUse(t *testing.T) {
 		<-done
 	}
 }
+
+func TestForwardedArtifactsAreNotMinimised(t *testing.T) {
+	p := mustParse(t, `version: 1
+peers: [{id: P, org: A, purposes: [detection]}]
+egress:
+  - {name: onward, effect: permit, to: all, source: received, kinds: [indicator], tlp: GREEN, minimise: {drop_fields: [labels]}}
+  - {name: own, effect: permit, to: all, source: local, kinds: [indicator], tlp: GREEN, minimise: {drop_fields: [labels]}}
+`)
+	fwd := art(KindIndicator, usage.Green, received("O", "ORG-O", usage.ReshareCommunity))
+	wantDecision(t, "minimised forward", p.Decide(peer("P"), fwd), false, "builtin:forward-minimise")
+	wantDecision(t, "minimised own", p.Decide(peer("P"), art(KindIndicator, usage.Green)), true, "own")
+	ex := p.Explain(peer("P"), fwd)
+	var buf strings.Builder
+	if err := ex.WriteText(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if out := buf.String(); !strings.Contains(out, "forward-minimise") || !strings.Contains(out, "take minimise out") {
+		t.Errorf("explain:\n%s", out)
+	}
+	if w := strings.Join(p.Warnings(), "\n"); !strings.Contains(w, `"onward" minimises received artifacts`) {
+		t.Errorf("warnings: %s", w)
+	}
+}

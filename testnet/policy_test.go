@@ -709,3 +709,56 @@ func TestWidenedPolicyAppliedOffline(t *testing.T) {
 	a = net.Nodes[0]
 	waitCount(t, b, a, 1)
 }
+
+// TestRefusedForwardReoffered: what a forwarder refused to pass on under
+// one policy goes on once a new policy allows it.
+func TestRefusedForwardReoffered(t *testing.T) {
+	net := New(t, 3, func(o *Options) { o.Orgs = []string{"ORG-O", "ORG-R", "ORG-C"} })
+	o, r, c := net.Nodes[0], net.Nodes[1], net.Nodes[2]
+	ctx := context.Background()
+	if _, err := o.ApplyPolicy("o.yaml", fmt.Appendf(nil, `version: 1
+self: {id: %s, org: ORG-O}
+peers: [{id: %s, org: ORG-R, purposes: [research]}]
+egress: [{name: to-relay, effect: permit, to: {peers: [%s]}, kinds: [indicator], tlp: AMBER}]
+`, o.ID(), r.ID(), r.ID())); err != nil {
+		t.Fatal(err)
+	}
+	rsrc := func(minimise string) []byte {
+		return fmt.Appendf(nil, `version: 1
+self: {id: %s, org: ORG-R}
+peers: [{id: %s, org: ORG-O, purposes: [research]}, {id: %s, org: ORG-C, purposes: [research]}]
+ingress: [{name: from-o, effect: permit, from: all, kinds: [indicator]}]
+egress: [{name: onward, effect: permit, to: all, source: received, kinds: [indicator], tlp: GREEN%s}]
+`, r.ID(), o.ID(), c.ID(), minimise)
+	}
+	if _, err := r.ApplyPolicy("r1.yaml", rsrc(", minimise: {drop_fields: [labels]}")); err != nil {
+		t.Fatal(err)
+	}
+	ind := mkInd(t, "refused.example.net", usage.Green)
+	ind.Policy.Reshare = usage.ReshareCommunity
+	if _, err := o.PublishIndicators(ctx, []intel.Indicator{ind}); err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, r, o, 1)
+	// R refuses C (recorded) because its rule would minimise the artifact.
+	err := WaitFor(ctx, 30*time.Second, "R's refusal to forward to C", func() (bool, error) {
+		c.Sync(ctx)
+		log, err := node.AuditLog(r.Store())
+		for _, e := range log {
+			if e.Kind == policy.AuditEgress && e.Peer == c.ID().String() && e.Rule == "builtin:forward-minimise" {
+				return true, err
+			}
+		}
+		return false, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if holds(t, c, o, ind) {
+		t.Fatal("C got an artifact R's rules minimise, which R cannot forward")
+	}
+	if _, err := r.ApplyPolicy("r2.yaml", rsrc("")); err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, c, o, 1)
+}
