@@ -149,7 +149,7 @@ func (n *Node) accept(ctx context.Context, from peer.ID, e protocol.Envelope) er
 	}
 	switch e.Kind {
 	case KindTombstone:
-		return n.acceptTombstone(e, a)
+		return n.acceptTombstone(from, e, a)
 	case KindDataset, KindIndicator, KindSighting:
 	default:
 		return fmt.Errorf("%w: unknown artifact kind %q", protocol.ErrMalformed, e.Kind)
@@ -165,6 +165,15 @@ func (n *Node) accept(ctx context.Context, from peer.ID, e protocol.Envelope) er
 			}
 		}
 		return protocol.ErrDuplicate
+	}
+	// An erasure mark left by a notice of someone other than this
+	// artifact's publisher (it came before the artifact) does not bind.
+	if notice, ok, err := n.st.Erased(e.ArtifactID); err == nil && ok {
+		if te, err := protocol.UnmarshalEnvelope(notice); err == nil && te.Publisher != e.Publisher {
+			if err := n.st.Unerase(e.ArtifactID); err != nil {
+				return err
+			}
+		}
 	}
 	if use, err = n.acceptCheck(from, &e, use); err != nil {
 		return err
@@ -221,20 +230,27 @@ type tombstone struct {
 	Reason   string `json:"reason"` // revoked, erased, expired
 }
 
-func (n *Node) acceptTombstone(e protocol.Envelope, a store.Artifact) error {
+func (n *Node) acceptTombstone(from peer.ID, e protocol.Envelope, a store.Artifact) error {
 	t, err := decodeTombstone(e.Payload)
 	if err != nil {
 		return err
 	}
+	// The originator ends an artifact everywhere, and it stays refused; the
+	// member we got it from may take back what it forwarded (a recall),
+	// which deletes our copy but refuses nothing.
+	notice := a.Envelope
 	if old, err := n.st.Artifact(t.Artifact); err == nil && old.Publisher != string(e.Publisher) {
-		return fmt.Errorf("%w: tombstone of %s by another publisher", protocol.ErrNotOriginator, t.Artifact)
+		if old.From != string(from) {
+			return fmt.Errorf("%w: tombstone of %s by another publisher", protocol.ErrNotOriginator, t.Artifact)
+		}
+		notice = nil
 	}
 	if _, err := n.st.Artifact(a.ID); err == nil {
 		return protocol.ErrDuplicate
 	}
 	// Erase first, then keep the tombstone: a crash in between leaves the
 	// tombstone to be pulled again, and erasing again changes nothing.
-	if err := n.removeArtifact(t.Artifact, a.Envelope); err != nil {
+	if err := n.removeArtifact(t.Artifact, notice); err != nil {
 		return err
 	}
 	// Pass the notice on before keeping it, for the same reason.

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/flowfed/flowfed/internal/store"
 	"github.com/flowfed/flowfed/keyvault"
 	"github.com/flowfed/flowfed/share/flow"
@@ -192,7 +194,10 @@ func storedIndicator(st *store.Store, key string) (intel.Indicator, bool, error)
 // IntelEntry is a stored indicator with who published it to us.
 type IntelEntry struct {
 	Key       string // store key: the indicator id, "@publisher" for received ones
-	Publisher string // peer ID of the member it came from; empty for ours
+	Publisher string // peer ID of the member that published it; empty for ours
+	// Via is the peer ID of the member that forwarded it, when it did not
+	// come from its publisher directly.
+	Via       string `json:",omitempty"`
 	Indicator intel.Indicator
 }
 
@@ -211,7 +216,18 @@ func Indicators(st *store.Store) ([]IntelEntry, error) {
 		out = append(out, e)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return out, err
+	}
+	for i := range out {
+		if out[i].Publisher == "" {
+			continue
+		}
+		if a, err := st.Artifact(out[i].Key); err == nil && a.From != "" && a.From != a.Publisher {
+			out[i].Via = peer.ID(a.From).String()
+		}
+	}
+	return out, nil
 }
 
 // Sightings lists the stored sightings.

@@ -245,6 +245,9 @@ func printIntel(e *env, sub string, req node.IntelRequest, resp node.IntelRespon
 			if x.Publisher != "" {
 				from = shortPeer(x.Publisher)
 			}
+			if x.Via != "" {
+				from += " via " + shortPeer(x.Via)
+			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%.0f\t%s\t%s\t%s\n", in.ID, in.Type, in.Value, in.Policy.TLP, in.Confidence, in.Score(now), orDash(in.OriginName, in.Origin), from, state)
 		}
 		if err := tw.Flush(); err != nil {
@@ -256,6 +259,9 @@ func printIntel(e *env, sub string, req node.IntelRequest, resp node.IntelRespon
 			from := "here"
 			if x.Publisher != "" {
 				from = x.Publisher
+			}
+			if x.Via != "" {
+				from += ", forwarded by " + x.Via
 			}
 			var pretty bytes.Buffer
 			if err := json.Indent(&pretty, x.Indicator.Encode(), "", "  "); err != nil {

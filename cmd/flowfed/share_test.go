@@ -71,6 +71,12 @@ egress: [{name: onward, effect: permit, to: all, source: received, kinds: [indic
 	if err != nil {
 		t.Fatal(err)
 	}
+	// C lists the kept indicator as O's, forwarded by R.
+	cc := newCLI(t)
+	cc.dir = c.Dir
+	if out := cc.must("", "intel", "list"); !strings.Contains(out, shortPeer(o.ID().String())+" via "+shortPeer(r.ID().String())) {
+		t.Errorf("C's intel list does not say who forwarded it:\n%s", out)
+	}
 	if err := net.Stop(1); err != nil {
 		t.Fatal(err)
 	}

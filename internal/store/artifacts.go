@@ -352,6 +352,12 @@ func (s *Store) Erased(id string) ([]byte, bool, error) {
 	return out, out != nil, err
 }
 
+// Unerase drops the erasure mark of an artifact, so that it is accepted
+// if it comes again.
+func (s *Store) Unerase(id string) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketErased).Delete([]byte(id)) })
+}
+
 // Cursor is the last sequence number pulled from publisher (0 if none).
 func (s *Store) Cursor(publisher string) (uint64, error) {
 	var seq uint64
