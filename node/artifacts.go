@@ -235,14 +235,23 @@ func (n *Node) Revoke(ctx context.Context, id, reason string) error {
 	if !a.Local {
 		return fmt.Errorf("artifact %s was published by %s; only its originator can revoke it", id, peer.ID(a.Publisher))
 	}
-	payload, _ := json.Marshal(tombstone{Artifact: id, Reason: reason})
-	sum := sha256.Sum256(payload)
-	tid := "tomb-" + hex.EncodeToString(sum[:8])
-	ta, err := n.publish(ctx, KindTombstone, tid, 1, payload, usage.Policy{TLP: usage.Green, Reshare: usage.ReshareCommunity})
+	ta, err := n.publishTombstone(ctx, id, reason)
 	if err != nil {
 		return err
 	}
 	return n.removeArtifact(id, ta.Envelope)
+}
+
+// publishTombstone publishes our signed notice that artifact id is ended.
+// Its id names the artifact, the reason and us, so that notices of
+// different members about one artifact never collide.
+func (n *Node) publishTombstone(ctx context.Context, id, reason string) (store.Artifact, error) {
+	payload, _ := json.Marshal(tombstone{Artifact: id, Reason: reason})
+	h := sha256.New()
+	h.Write([]byte(n.id))
+	h.Write(payload)
+	tid := "tomb-" + hex.EncodeToString(h.Sum(nil)[:8])
+	return n.publish(ctx, KindTombstone, tid, 1, payload, usage.Policy{TLP: usage.Green, Reshare: usage.ReshareCommunity})
 }
 
 // payloadOf decodes an envelope's payload into what the store keeps of it,

@@ -35,6 +35,9 @@ type EraseResult struct {
 	Revoked []string `json:"revoked"`
 	// Deleted lists received artifacts deleted here (and refused from now on).
 	Deleted []string `json:"deleted"`
+	// Recalled lists the deleted artifacts we had forwarded: a signed
+	// notice asks the members we forwarded them to to delete their copies.
+	Recalled []string `json:"recalled,omitempty"`
 	// FlowsDeleted counts stored flows deleted.
 	FlowsDeleted int `json:"flows_deleted"`
 	// Shredded names the epoch key shredded.
@@ -57,13 +60,9 @@ func (n *Node) Erase(ctx context.Context, req EraseRequest) (EraseResult, error)
 	var targets []store.Artifact
 	switch {
 	case req.Artifact != "":
-		a, err := n.st.Artifact(req.Artifact)
-		if errors.Is(err, store.ErrNotFound) {
-			// An indicator's id names our artifact of it.
-			a, err = n.st.Artifact(IndicatorArtifact(req.Artifact, n.id))
-		}
+		a, err := n.artifactNamed(req.Artifact)
 		if err != nil {
-			return res, fmt.Errorf("no artifact %s here ('flowfed audit artifacts' lists them): %w", req.Artifact, err)
+			return res, err
 		}
 		targets = append(targets, a)
 	case req.Epoch != "":
@@ -105,12 +104,26 @@ func (n *Node) Erase(ctx context.Context, req EraseRequest) (EraseResult, error)
 			res.Revoked = append(res.Revoked, a.ID)
 			continue
 		}
+		// What we forwarded we take back from those we forwarded it to
+		// (a receipt may still be on its way, so whether we forwarded it
+		// counts, not who acknowledged it yet).
+		_, err := n.st.Artifact(protocol.ForwardID(a.ID))
+		forwarded := err == nil
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return res, err
+		}
 		if err := n.removeArtifact(a.ID, []byte(reason)); err != nil {
 			return res, err
 		}
 		res.Deleted = append(res.Deleted, a.ID)
 		if err := n.audit(auditRecord{Kind: policy.AuditErasure, Artifact: a.ID, Version: a.Version, Decision: "deleted", Reason: reason}); err != nil {
 			return res, err
+		}
+		if forwarded {
+			if _, err := n.publishTombstone(ctx, a.ID, reason); err != nil {
+				return res, err
+			}
+			res.Recalled = append(res.Recalled, a.ID)
 		}
 	}
 	if res.Shredded != "" {
@@ -122,6 +135,40 @@ func (n *Node) Erase(ctx context.Context, req EraseRequest) (EraseResult, error)
 		return res, ErrNothingToErase
 	}
 	return res, nil
+}
+
+// artifactNamed finds the artifact an operator names: by artifact id, or
+// by an indicator's or sighting's own id (ours, else the one received copy).
+func (n *Node) artifactNamed(name string) (store.Artifact, error) {
+	a, err := n.st.Artifact(name)
+	if !errors.Is(err, store.ErrNotFound) {
+		return a, err
+	}
+	for _, id := range []string{IndicatorArtifact(name, n.id), SightingArtifact(name, n.id)} {
+		if a, err := n.st.Artifact(id); !errors.Is(err, store.ErrNotFound) {
+			return a, err
+		}
+	}
+	var found []store.Artifact
+	err = n.st.Artifacts(func(a store.Artifact) error {
+		if strings.HasPrefix(a.ID, name+"@") && (a.Kind == KindIndicator || a.Kind == KindSighting) {
+			found = append(found, a)
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return store.Artifact{}, err
+	case len(found) == 1:
+		return found[0], nil
+	case len(found) > 1:
+		ids := make([]string, len(found))
+		for i, a := range found {
+			ids[i] = a.ID
+		}
+		return store.Artifact{}, fmt.Errorf("%s names %d received copies (%s): give the one to erase", name, len(found), strings.Join(ids, ", "))
+	}
+	return store.Artifact{}, fmt.Errorf("no artifact %s here ('flowfed audit artifacts' lists them): %w", name, store.ErrNotFound)
 }
 
 // datasetsWhere lists the stored dataset artifacts whose manifest and
@@ -243,6 +290,9 @@ func EraseStatus(st *store.Store) ([]ErasureStatus, error) {
 	for i := range out {
 		s := &out[i]
 		rec, err := st.Recipients(s.recipientsOf)
+		if s.Originator == "" {
+			rec, err = WhoReceived(st, s.recipientsOf)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -255,7 +305,12 @@ func EraseStatus(st *store.Store) ([]ErasureStatus, error) {
 			acked[d.Peer] = true
 			s.Acknowledged = append(s.Acknowledged, peer.ID(d.Peer).String())
 		}
+		seen := map[string]bool{}
 		for _, d := range rec {
+			if seen[d.Peer] {
+				continue
+			}
+			seen[d.Peer] = true
 			id := peer.ID(d.Peer).String()
 			s.Recipients = append(s.Recipients, id)
 			if !acked[d.Peer] {

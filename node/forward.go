@@ -146,7 +146,8 @@ func (n *Node) forwardedTombstone(e protocol.Envelope, id string) error {
 }
 
 // decideTombstone is the egress decision for one of our erasure notices: it
-// goes to every peer that acknowledged a version of the artifact it ends,
+// goes to every peer that acknowledged a version of the artifact it ends
+// (from us directly or forwarded by us),
 // whatever the sharing policy in force says now (GDPR Art. 17 and 19), and
 // to no one else.
 func (d *decider) decideTombstone(p peer.ID, e *protocol.Envelope) (protocol.Decision, error) {
@@ -155,7 +156,9 @@ func (d *decider) decideTombstone(p peer.ID, e *protocol.Envelope) (protocol.Dec
 	if err != nil {
 		return protocol.Decision{}, fmt.Errorf("our erasure notice %s: %w", e.ArtifactID, err)
 	}
-	ds, err := n.st.Recipients(t.Artifact)
+	// Ours went out under its own id; a received one we forwarded, under
+	// our forwarding envelope's.
+	ds, err := WhoReceived(n.st, t.Artifact)
 	if err != nil {
 		return protocol.Decision{}, err
 	}

@@ -114,30 +114,38 @@ func RunIntel(ctx context.Context, st *store.Store, v *keyvault.Vault, mode pseu
 		resp.Sightings, err = Sightings(st)
 		return resp, err
 	case "show":
-		all, err := Indicators(st)
-		if err != nil {
-			return resp, err
-		}
-		for _, e := range all {
-			for _, id := range req.IDs {
-				if e.Key == id || e.Indicator.ID == id {
-					resp.Indicators = append(resp.Indicators, e)
-				}
-			}
-		}
-		if len(resp.Indicators) == 0 {
-			return resp, fmt.Errorf("indicator %s: %w", strings.Join(req.IDs, ", "), store.ErrNotFound)
-		}
+		// IDs name indicators (by id or store key) or sightings; a
+		// sighting shows with its indicator.
 		sights, err := Sightings(st)
 		if err != nil {
 			return resp, err
 		}
+		want := map[string]bool{}
+		for _, id := range req.IDs {
+			want[id] = true
+		}
 		for _, sg := range sights {
-			for _, e := range resp.Indicators {
-				if sg.IndicatorID == e.Indicator.ID {
-					resp.Sightings = append(resp.Sightings, sg)
-					break
-				}
+			if want[sg.ID] {
+				want[sg.IndicatorID] = true
+			}
+		}
+		all, err := Indicators(st)
+		if err != nil {
+			return resp, err
+		}
+		shown := map[string]bool{}
+		for _, e := range all {
+			if want[e.Key] || want[e.Indicator.ID] {
+				resp.Indicators = append(resp.Indicators, e)
+				shown[e.Indicator.ID] = true
+			}
+		}
+		if len(resp.Indicators) == 0 {
+			return resp, fmt.Errorf("indicator or sighting %s: %w ('flowfed intel list' lists them)", strings.Join(req.IDs, ", "), store.ErrNotFound)
+		}
+		for _, sg := range sights {
+			if shown[sg.IndicatorID] {
+				resp.Sightings = append(resp.Sightings, sg)
 			}
 		}
 	case "revoke":

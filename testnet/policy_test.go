@@ -273,7 +273,14 @@ func TestPerRecipientPseudonymDomains(t *testing.T) {
 					common++
 				}
 				if own[x] {
-					t.Errorf("B received A's own-domain pseudonym %s", x)
+					t.Errorf("B received A's own-domain pseudonym %s (B %d, C %d, own %d)", x, len(sb), len(sc), len(own))
+					ds, _ := node.Datasets(b.Store())
+					for _, d := range ds {
+						t.Logf("B holds %s from %s: domain %q keys %v records %d", d.Manifest.ID, d.Publisher, d.Manifest.Domain, d.Manifest.KeyIDs, d.Manifest.Records)
+					}
+					keys := map[string]int{}
+					_ = a.Store().ForEachFlow(func(r *flow.Record) error { keys[r.KeyID]++; return nil })
+					t.Logf("A's flows by key: %v", keys)
 				}
 			}
 			if tc.linkable && (common != len(sb) || len(sb) != len(sc)) {
@@ -761,4 +768,71 @@ egress: [{name: onward, effect: permit, to: all, source: received, kinds: [indic
 		t.Fatal(err)
 	}
 	waitCount(t, c, o, 1)
+}
+
+// TestForwarderRecallsWhatItErases: R erases its copy of O's indicator,
+// which it had forwarded to C. C deletes its copy on R's recall notice and
+// acknowledges, but refuses nothing: the indicator reaches C again when O
+// itself shares it with C.
+func TestForwarderRecallsWhatItErases(t *testing.T) {
+	net := New(t, 3, func(o *Options) { o.Orgs = []string{"ORG-O", "ORG-R", "ORG-C"} })
+	o, r, c := net.Nodes[0], net.Nodes[1], net.Nodes[2]
+	ctx := context.Background()
+	oPolicy := func(to string) []byte {
+		return fmt.Appendf(nil, `version: 1
+self: {id: %s, org: ORG-O}
+peers: [{id: %s, org: ORG-R, purposes: [research]}, {id: %s, org: ORG-C, purposes: [research]}]
+egress: [{name: out, effect: permit, to: {peers: [%s]}, kinds: [indicator], tlp: AMBER}]
+`, o.ID(), r.ID(), c.ID(), to)
+	}
+	if _, err := o.ApplyPolicy("o.yaml", oPolicy(r.ID().String())); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.ApplyPolicy("r.yaml", fmt.Appendf(nil, `version: 1
+self: {id: %s, org: ORG-R}
+peers: [{id: %s, org: ORG-O, purposes: [research]}, {id: %s, org: ORG-C, purposes: [research]}]
+ingress: [{name: in, effect: permit, from: all, kinds: [indicator, tombstone]}]
+egress: [{name: onward, effect: permit, to: all, source: received, kinds: [indicator], tlp: GREEN}]
+`, r.ID(), o.ID(), c.ID())); err != nil {
+		t.Fatal(err)
+	}
+	ind := mkInd(t, "recalled.example.net", usage.Green)
+	ind.Policy.Reshare = usage.ReshareCommunity
+	if _, err := o.PublishIndicators(ctx, []intel.Indicator{ind}); err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, c, o, 1)
+	aid := node.IndicatorArtifact(ind.ID, o.ID())
+
+	// R names the indicator by its own id, as its operator sees it.
+	res, err := r.Erase(ctx, node.EraseRequest{Artifact: ind.ID, Reason: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Deleted) != 1 || res.Deleted[0] != aid || len(res.Recalled) != 1 {
+		t.Fatalf("R's erasure: %+v", res)
+	}
+	err = WaitFor(ctx, 30*time.Second, "C to delete its copy and acknowledge R's recall", func() (bool, error) {
+		ss, err := node.EraseStatus(r.Store())
+		return !holds(t, c, o, ind) && err == nil && len(ss) == 1 && len(ss[0].Recipients) == 1 &&
+			len(ss[0].Outstanding) == 0 && len(ss[0].Acknowledged) == 1, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, erased, err := c.Store().Erased(aid); err != nil || erased {
+		t.Fatalf("C marked %s erased on a forwarder's recall (%v)", aid, err)
+	}
+	// R refuses O's indicator from now on; O's notice to R is not needed.
+	if _, erased, err := r.Store().Erased(aid); err != nil || !erased {
+		t.Fatalf("R did not mark %s erased (%v)", aid, err)
+	}
+	// O now shares with C directly: C takes it.
+	if _, err := o.ApplyPolicy("o2.yaml", oPolicy(c.ID().String())); err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, c, o, 1)
+	if a, err := c.Store().Artifact(aid); err != nil || a.From != string(o.ID()) {
+		t.Fatalf("C's new copy: %+v, %v; want it from O", a, err)
+	}
 }

@@ -117,7 +117,11 @@ func (s Scenario) Run(ctx context.Context, out io.Writer) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(out, "federation of %d organisations on 127.0.0.1 (data in %s)\n", len(net.Nodes), net.Dir())
+	where := "data in " + net.Dir()
+	if s.Dir == "" {
+		where += ", removed at the end; --keep DIR keeps it"
+	}
+	fmt.Fprintf(out, "federation of %d organisations on 127.0.0.1 (%s)\n", len(net.Nodes), where)
 	// 1. Each organisation ingests, builds and publishes.
 	wantArtifacts := 0
 	for i, n := range net.Nodes {

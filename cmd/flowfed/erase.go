@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -22,7 +23,9 @@ become irreversible) and deletes the flows and datasets made under it;
 hold it. For each of our artifacts touched, a signed erasure notice goes to every
 member; recipients delete their copy, refuse it if it comes again, and
 acknowledge with a signed receipt. A received artifact is deleted here and
-refused from now on. 'erase status' lists the notices sent, with the recipients
+refused from now on; if this node forwarded it, the members it went to are
+asked to delete their copies too. An indicator or sighting may be named by its
+own id. 'erase status' lists the notices sent, with the recipients
 that have not acknowledged them yet.
 Needs the running node (start it with 'flowfed run').
 
@@ -96,10 +99,13 @@ func runErase(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "%d flows deleted\n", res.FlowsDeleted)
 	}
 	for _, id := range res.Revoked {
-		fmt.Fprintf(e.stdout, "revoked %s: erasure notice sent to the members\n", id)
+		fmt.Fprintf(e.stdout, "erased %s here; erasure notice sent to every member that received it\n", id)
 	}
 	for _, id := range res.Deleted {
-		fmt.Fprintf(e.stdout, "deleted %s (received; refused from now on)\n", id)
+		fmt.Fprintf(e.stdout, "erased %s here (received; refused from now on)\n", id)
+		if slices.Contains(res.Recalled, id) {
+			fmt.Fprintf(e.stdout, "  this node had forwarded it: recall notice sent to the members it went to\n")
+		}
 	}
 	return nil
 }

@@ -21,11 +21,11 @@ import (
 
 const intelUsage = `
 Usage:
-  flowfed intel add    [--dir D] TYPE VALUE [--tlp T] [--reshare R] [--confidence N] [--label L]... [--valid-until T] [--publish]
+  flowfed intel add    [--dir D] TYPE VALUE [--tlp T] [--purpose P] [--reshare R] [--confidence N] [--label L]... [--valid-until T] [--publish]
   flowfed intel import [--dir D] FILE|FEED-DIR [--tlp T] [--purpose P] [--reshare R]
   flowfed intel export [--dir D] --format stix|misp|misp-feed|json [--own] OUT
   flowfed intel list   [--dir D]
-  flowfed intel show   [--dir D] ID...
+  flowfed intel show   [--dir D] INDICATOR-OR-SIGHTING-ID...
   flowfed intel revoke [--dir D] ID... [--reason TEXT] [--publish]
   flowfed intel publish [--dir D] [ID...]
   flowfed intel match  [--dir D] [--reveal] [--publish [--tlp L]]
@@ -71,7 +71,7 @@ func runIntel(ctx context.Context, e *env, args []string) error {
 	df.register(fl, e)
 	tlp := fl.String("tlp", "AMBER", "TLP `label`: CLEAR, GREEN, AMBER, AMBER+STRICT, RED")
 	purpose := fl.String("purpose", "detection,research", "comma-separated `purposes`")
-	reshare := fl.String("reshare", "", "how far recipients may pass it on: `none`, group or community (add: default none; import: narrows what the source allows)")
+	reshare := fl.String("reshare", "", "how far recipients may pass it on, `scope`: none, group or community (add: default none; import: narrows what the source allows)")
 	confidence := fl.Int("confidence", 0, "confidence 0-100 (default 50)")
 	var labels listFlag
 	fl.Var(&labels, "label", "a `label` (repeatable)")
@@ -139,7 +139,7 @@ func runIntel(ctx context.Context, e *env, args []string) error {
 		req.IDs = fl.Args()
 	case "show":
 		if fl.NArg() == 0 {
-			return usagef("need at least one indicator ID")
+			return usagef("need at least one indicator or sighting ID")
 		}
 		req.IDs = fl.Args()
 	case "list", "match":
@@ -307,6 +307,8 @@ func printIntel(e *env, sub string, req node.IntelRequest, resp node.IntelRespon
 	case resp.Published > 0:
 		fmt.Fprintf(e.stdout, "published %d indicators and %d sightings; members receive what the sharing policy allows (TLP:RED never leaves)\n",
 			resp.Published-resp.PublishedSightings, resp.PublishedSightings)
+	case req.Op == "publish":
+		fmt.Fprintln(e.stdout, "nothing new to publish: the members have been offered the newest version of each")
 	}
 	return nil
 }

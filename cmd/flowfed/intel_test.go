@@ -68,8 +68,14 @@ func TestIntelImportMatchExport(t *testing.T) {
 			id = strings.Fields(line)[0]
 		}
 	}
-	if out := c.must("", "intel", "show", id); !strings.Contains(out, "2b2b2b2b-2222-4222-8222-222222222222") || !strings.Contains(out, "sighting ") {
+	out = c.must("", "intel", "show", id)
+	if !strings.Contains(out, "2b2b2b2b-2222-4222-8222-222222222222") || !strings.Contains(out, "sighting ") {
 		t.Fatalf("show %s: %s", id, out)
+	}
+	// A sighting's id shows it with its indicator.
+	sid := strings.TrimSuffix(strings.Fields(out[strings.Index(out, "sighting "):])[1], ":")
+	if out := c.must("", "intel", "show", sid); !strings.Contains(out, "2b2b2b2b-2222-4222-8222-222222222222") || !strings.Contains(out, "sighting "+sid) {
+		t.Fatalf("show %s: %s", sid, out)
 	}
 	exp := filepath.Join(t.TempDir(), "out.json")
 	c.must("", "intel", "export", "--format", "stix", exp)
