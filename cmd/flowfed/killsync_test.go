@@ -126,7 +126,9 @@ func TestSyncKilledHalfway(t *testing.T) {
 	os.Remove(filepath.Join(c.dir, node.AdminAddrFile)) // left by the killed node
 
 	cmd, client, done = startNode(t, c)
-	err = testnet.WaitFor(context.Background(), 90*time.Second, "every artifact", func() (bool, error) {
+	// Each artifact is stored durably on its own (several fsyncs), which
+	// under the race detector on a busy machine takes minutes for 3000.
+	err = testnet.WaitFor(context.Background(), 5*time.Minute, "every artifact", func() (bool, error) {
 		s, err := client.Status(context.Background())
 		return err == nil && s.Artifacts >= total, nil
 	})
