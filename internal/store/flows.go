@@ -261,6 +261,11 @@ func flowFromProto(m *pb.FlowRecord) (flow.Record, error) {
 		k.VLAN[i] = uint16(v)
 	}
 	if t := m.Tunnel; t != nil {
+		// Only a tunnel of some kind is written, with its kind and depth
+		// in range; anything else was not written by us.
+		if t.Kind == 0 || t.Kind > 0xff || t.Depth > 0xff {
+			return r, fmt.Errorf("%w: tunnel kind %d depth %d", ErrCorrupt, t.Kind, t.Depth)
+		}
 		k.Tunnel.Kind, k.Tunnel.Depth, k.Tunnel.ID = packet.Kind(t.Kind), uint8(t.Depth), t.Id
 		var v6o, v6p bool
 		if k.Tunnel.OuterSrc, v6o, err = addrFrom(t.OuterSrc); err != nil {
