@@ -15,6 +15,7 @@ import (
 	"github.com/flowfed/flowfed/policy"
 	"github.com/flowfed/flowfed/protocol"
 	"github.com/flowfed/flowfed/share/dataset"
+	"github.com/flowfed/flowfed/share/intel"
 	"github.com/flowfed/flowfed/share/usage"
 )
 
@@ -74,6 +75,9 @@ func (d *decider) Decide(p peer.ID, e *protocol.Envelope) (protocol.Decision, er
 		return d.decideForward(p, e)
 	case e.Kind == KindTombstone && e.Publisher == d.n.id:
 		return d.decideTombstone(p, e)
+	}
+	if dec, ok, err := d.decideRevocation(p, e); ok || err != nil {
+		return dec, err
 	}
 	pol := d.pol.Load()
 	if pol == nil {
@@ -397,4 +401,29 @@ func (n *Node) reofferPending() error {
 		return err
 	}
 	return os.Remove(pending)
+}
+
+// decideRevocation sends the revoked version of one of our indicators to
+// every peer that received an earlier version, whatever the policy in
+// force says now: a revocation corrects what they hold. It reports false
+// for anything else, which the policy decides.
+func (d *decider) decideRevocation(p peer.ID, e *protocol.Envelope) (protocol.Decision, bool, error) {
+	if e.Kind != KindIndicator || e.Publisher != d.n.id || e.Version < 2 {
+		return protocol.Decision{}, false, nil
+	}
+	ind, err := intel.DecodeIndicator(e.Payload)
+	if err != nil || !ind.Revoked {
+		return protocol.Decision{}, false, nil
+	}
+	ds, err := d.n.st.Recipients(e.ArtifactID)
+	if err != nil {
+		return protocol.Decision{}, false, err
+	}
+	if !slices.ContainsFunc(ds, func(x store.Delivery) bool { return x.Peer == string(p) }) {
+		return protocol.Decision{}, false, nil
+	}
+	dec := protocol.Decision{Allow: true, Rule: "builtin:revocation", Reason: "the peer received an earlier version of " + e.ArtifactID + ": it must learn of the revocation"}
+	err = d.n.audit(auditRecord{Kind: policy.AuditEgress, Artifact: policy.ArtifactRef(e.Kind, e.ArtifactID), Version: e.Version,
+		Peer: p.String(), Rule: dec.Rule, Decision: verdict(dec.Allow), Reason: dec.Reason})
+	return dec, true, err
 }

@@ -125,8 +125,12 @@ func (n *Node) datasetVariant(e *protocol.Envelope, domain string, m policy.Mini
 			c.Key.SrcPort, c.Key.DstPort = 0, 0
 		}
 		if u := m.TimeUnit.Nanoseconds(); u > 0 {
+			// The start is rounded down; the duration, like the packet
+			// gaps of the sequence features, stays what it was: it is
+			// a feature, and names no moment.
+			d := c.End - c.Start
 			c.Start -= c.Start % u
-			c.End -= c.End % u
+			c.End = c.Start + d
 		}
 		if m.Drops("history") {
 			c.History = ""

@@ -545,13 +545,17 @@ egress:
 	}
 	srcSet(t, b, a) // waits for the chunks
 	recs := onlyRecords(t, b)
+	lasting := 0
 	for _, r := range recs {
 		if r.Source != "" || r.History != "" || r.Start.Nanosecond() != 0 || r.Start.Minute() != 0 {
 			t.Fatalf("record keeps source %q, history %q or start %s", r.Source, r.History, r.Start)
 		}
+		if r.End.Sub(r.Start)%time.Hour != 0 {
+			lasting++ // a duration that is no multiple of the unit: kept, not rounded
+		}
 	}
-	if len(recs) == 0 {
-		t.Fatal("no records")
+	if len(recs) == 0 || lasting == 0 {
+		t.Fatalf("%d records, %d with their durations kept", len(recs), lasting)
 	}
 }
 
@@ -834,5 +838,48 @@ egress: [{name: onward, effect: permit, to: all, source: received, kinds: [indic
 	waitCount(t, c, o, 1)
 	if a, err := c.Store().Artifact(aid); err != nil || a.From != string(o.ID()) {
 		t.Fatalf("C's new copy: %+v, %v; want it from O", a, err)
+	}
+}
+
+// TestRevocationReachesFormerRecipients: a peer that got an indicator gets
+// its revocation even after the policy stopped sharing indicators with it.
+func TestRevocationReachesFormerRecipients(t *testing.T) {
+	net := New(t, 2, func(o *Options) { o.Orgs = []string{"ORG-A", "ORG-B"} })
+	a, b := net.Nodes[0], net.Nodes[1]
+	ctx := context.Background()
+	ind := mkInd(t, "revoked.example.net", usage.Green)
+	if _, err := a.PublishIndicators(ctx, []intel.Indicator{ind}); err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, b, a, 1)
+	if _, err := a.ApplyPolicy("a.yaml", fmt.Appendf(nil, "version: 1\nself: {id: %s, org: ORG-A}\npeers: [{id: %s, org: ORG-B, purposes: [research]}]\n", a.ID(), b.ID())); err != nil {
+		t.Fatal(err)
+	}
+	rev, err := node.RevokeIndicator(a.Store(), ind.ID, "false positive", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.PublishIndicators(ctx, []intel.Indicator{rev}); err != nil {
+		t.Fatal(err)
+	}
+	err = WaitFor(ctx, 30*time.Second, "B to learn of the revocation", func() (bool, error) {
+		raw, err := b.Store().Indicator(node.IndicatorArtifact(ind.ID, a.ID()))
+		if err != nil {
+			return false, err
+		}
+		got, err := intel.DecodeIndicator(raw)
+		return err == nil && got.Revoked, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A new indicator is still refused to B.
+	other := mkInd(t, "other.example.net", usage.Green)
+	if _, err := a.PublishIndicators(ctx, []intel.Indicator{other}); err != nil {
+		t.Fatal(err)
+	}
+	b.Sync(ctx)
+	if holds(t, b, a, other) {
+		t.Fatal("B received an indicator the policy refuses")
 	}
 }

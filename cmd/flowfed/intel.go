@@ -69,7 +69,7 @@ func runIntel(ctx context.Context, e *env, args []string) error {
 	fl := newFlagSet(e, "intel "+sub, intelUsage)
 	var df dataFlags
 	df.register(fl, e)
-	tlp := fl.String("tlp", "AMBER", "TLP `label`: CLEAR, GREEN, AMBER, AMBER+STRICT, RED")
+	tlp := fl.String("tlp", "AMBER", "TLP `label`: CLEAR, GREEN, AMBER, AMBER+STRICT, RED (import: narrows the source's markings; unmarked objects are RED)")
 	purpose := fl.String("purpose", "detection,research", "comma-separated `purposes`")
 	reshare := fl.String("reshare", "", "how far recipients may pass it on, `scope`: none, group or community (add: default none; import: narrows what the source allows)")
 	confidence := fl.Int("confidence", 0, "confidence 0-100 (default 50)")
@@ -95,6 +95,9 @@ func runIntel(ctx context.Context, e *env, args []string) error {
 	t, err := usage.ParseTLP(*tlp)
 	if err != nil {
 		return usagef("--tlp: %v", err)
+	}
+	if sub == "import" && !isFlagSet(fl, "tlp") {
+		t = 0 // the source's markings stand; --tlp only narrows them
 	}
 	req := node.IntelRequest{Op: sub, Usage: usage.Policy{TLP: t, Purposes: strings.Split(*purpose, ",")}, Publish: *publish, Reason: *reason, Reveal: *reveal, OwnOnly: *own}
 	if *reshare != "" {

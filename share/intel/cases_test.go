@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/flowfed/flowfed/share/usage"
 )
 
 // stixIndicators decodes the indicator objects of an exported bundle.
@@ -308,5 +310,41 @@ func TestTimeOrderProperty(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("no cases")
+	}
+}
+
+// TestImportTLPNarrows: a TLP given to the import narrows the source's
+// markings and never widens them; unmarked objects stay RED.
+func TestImportTLPNarrows(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "bundle.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlps := func(base usage.TLP) map[usage.TLP]int {
+		res, err := ImportSTIX(bytes.NewReader(data), ImportOptions{Policy: usage.Policy{TLP: base}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[usage.TLP]int{}
+		for _, ind := range res.Indicators {
+			out[ind.Policy.TLP]++
+		}
+		return out
+	}
+	source := tlps(0)
+	if len(source) < 2 {
+		t.Fatalf("the fixture should mix TLPs: %v", source)
+	}
+	n := 0
+	for _, c := range source {
+		n += c
+	}
+	if got := tlps(usage.Red); got[usage.Red] != n {
+		t.Errorf("--tlp RED gives %v, want all %d RED", got, n)
+	}
+	// GREEN narrows CLEAR to GREEN and leaves the stricter ones.
+	got := tlps(usage.Green)
+	if got[usage.Clear] != 0 || got[usage.Green] != source[usage.Clear]+source[usage.Green] || got[usage.Red] != source[usage.Red] {
+		t.Errorf("--tlp GREEN gives %v from %v", got, source)
 	}
 }

@@ -507,12 +507,16 @@ func labelPolicy(l string, tlp usage.TLP, pap usage.PAP) (usage.TLP, usage.PAP) 
 }
 
 // sourcePolicy builds a usage policy from the import base and what the
-// source says. tlp 0 (no label at all) is RED; reshare 0 derives from
-// the TLP (CLEAR and GREEN may go to the community, others not).
+// source says. tlp 0 (no label at all) is RED; a TLP in base narrows the
+// source's (it never widens it); reshare 0 derives from the TLP (CLEAR and
+// GREEN may go to the community, others not).
 func sourcePolicy(base usage.Policy, tlp usage.TLP, pap usage.PAP, reshare usage.Reshare) usage.Policy {
 	p := base
 	if !tlp.Valid() {
 		tlp = usage.Red
+	}
+	if base.TLP.Valid() {
+		tlp = max(tlp, base.TLP)
 	}
 	p.TLP = tlp
 	if pap.Valid() {
