@@ -375,11 +375,13 @@ func RevokeIndicator(st *store.Store, id, reason string, now time.Time) (intel.I
 	return next, st.PutIndicators(map[string][]byte{id: next.Encode()})
 }
 
-// Match is one stored flow endpoint that an indicator names.
+// Match is one of our hosts, as stored, in flows that an indicator names:
+// the endpoint that talked to the indicator's address, or the client that
+// looked up or contacted its name.
 type Match struct {
 	Indicator string     // indicator id
 	Value     string     // the indicator's value
-	Pseudonym netip.Addr // the endpoint as stored
+	Pseudonym netip.Addr // our host's pseudonym, as stored
 	KeyID     string
 	Flows     int
 	First     time.Time
@@ -465,10 +467,15 @@ func MatchIntel(st *store.Store, v *keyvault.Vault, mode pseudo.Mode, org string
 		if km.m == nil {
 			return nil
 		}
-		for _, a := range []netip.Addr{r.Key.SrcAddr(), r.Key.DstAddr()} {
-			for _, id := range km.m.MatchAddr(a) {
-				hit(id, a, r.KeyID, r)
-			}
+		// A hit names our host in the flow: the endpoint that talked to
+		// the indicator's address, or the client that looked up or
+		// contacted its name.
+		src, dst := r.Key.SrcAddr(), r.Key.DstAddr()
+		for _, id := range km.m.MatchAddr(src) {
+			hit(id, dst, r.KeyID, r)
+		}
+		for _, id := range km.m.MatchAddr(dst) {
+			hit(id, src, r.KeyID, r)
 		}
 		if ev := r.Label.Evidence; ev != nil {
 			for _, name := range []string{ev.DNSQuery, ev.TLSSNI, ev.HTTPHost} {

@@ -47,6 +47,9 @@ type IntelResponse struct {
 	Indicators []IntelEntry     `json:",omitempty"`
 	Sightings  []intel.Sighting `json:",omitempty"`
 	Matches    []Match          `json:",omitempty"`
+	// Unscreened counts the live indicators per type that stored flows
+	// cannot show (hashes, URLs, fingerprints), so match skipped them.
+	Unscreened map[string]int `json:",omitempty"`
 	Published  int              `json:",omitempty"`
 	// PublishedSightings counts the sightings among Published.
 	PublishedSightings int              `json:",omitempty"`
@@ -161,8 +164,23 @@ func RunIntel(ctx context.Context, st *store.Store, v *keyvault.Vault, mode pseu
 			return resp, ErrNeedsNode
 		}
 		var err error
-		if resp.Matches, err = MatchIntel(st, v, mode, org, req.Reveal, now); err != nil || !req.Publish {
+		if resp.Matches, err = MatchIntel(st, v, mode, org, req.Reveal, now); err != nil {
 			return resp, err
+		}
+		all, err := Indicators(st)
+		if err != nil {
+			return resp, err
+		}
+		for _, e := range all {
+			if e.Indicator.Live(now) && !intel.Screenable(e.Indicator.Type) {
+				if resp.Unscreened == nil {
+					resp.Unscreened = map[string]int{}
+				}
+				resp.Unscreened[string(e.Indicator.Type)]++
+			}
+		}
+		if !req.Publish {
+			return resp, nil
 		}
 		matched := map[string]bool{}
 		for _, m := range resp.Matches {

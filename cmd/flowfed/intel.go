@@ -7,7 +7,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -31,7 +33,8 @@ Usage:
   flowfed intel match  [--dir D] [--reveal] [--publish [--tlp L]]
 
 Threat indicators and sightings, in and out of STIX 2.1 and MISP without loss.
-TYPE is ipv4, ipv6, cidr, domain, url, email, md5, sha1, sha256, sha512, ja3, ja4.
+TYPE is ipv4, ipv6, cidr, domain, url, email, md5, sha1, sha256, sha512, ja3, ja4,
+filename, regkey.
 Values are canonicalised and get deterministic ids, so the same indicator from
 two sources is linked, not duplicated, and every source is kept. Only the
 originator changes an indicator; revoke writes a signed tombstone version.
@@ -43,7 +46,11 @@ match screens the stored flows against the indicators in pseudonym space: the
 indicators are pseudonymized under the flows' epoch keys, so no flow is
 re-identified; domain names match DNS queries, TLS/QUIC SNI and HTTP Hosts. Each
 match becomes a sighting; --reveal resolves the pseudonyms to the local hosts
-(needs the vault passphrase; recorded in the audit chain).
+(needs the vault: its passphrase, or the running node; recorded in the audit
+chain). A match names our host in the flow: the endpoint that talked to an
+indicator's address, or the client that looked up or contacted its name.
+Hashes, URLs and fingerprints are not screened (flows do not show them); match
+says how many were skipped.
 
 publish and --publish send to the members through the running node: publish
 sends our indicators (those named, or all) and our sightings of them, under
@@ -278,6 +285,14 @@ func printIntel(e *env, sub string, req node.IntelRequest, resp node.IntelRespon
 	case "revoke":
 		fmt.Fprintf(e.stdout, "revoked %d indicators\n", len(req.IDs))
 	case "match":
+		if len(resp.Unscreened) > 0 {
+			types := slices.Sorted(maps.Keys(resp.Unscreened))
+			parts := make([]string, len(types))
+			for i, t := range types {
+				parts[i] = fmt.Sprintf("%d %s", resp.Unscreened[t], t)
+			}
+			fmt.Fprintf(e.stdout, "not screened (stored flows do not show these types): %s\n", strings.Join(parts, ", "))
+		}
 		if len(resp.Matches) == 0 {
 			fmt.Fprintln(e.stdout, "no stored flow matches a live indicator")
 			return nil

@@ -45,7 +45,11 @@ func TestIntelImportMatchExport(t *testing.T) {
 	if out := c.must("", "intel", "import", bundle); !strings.Contains(out, "2 unchanged") {
 		t.Fatalf("re-import: %s", out)
 	}
+	c.must("", "intel", "add", "ja3", "051d20e8adbe8dac78945de300764d5e")
 	out = c.must("", "intel", "match")
+	if !strings.Contains(out, "not screened (stored flows do not show these types): 1 ja3") {
+		t.Fatalf("match does not say it skipped the ja3 indicator: %s", out)
+	}
 	if !strings.Contains(out, "198.51.100.1") || !strings.Contains(out, "www.example.org") || strings.Contains(out, "LOCAL HOST") {
 		t.Fatalf("match: %s", out)
 	}
@@ -58,6 +62,12 @@ func TestIntelImportMatchExport(t *testing.T) {
 	out = c.must("", "intel", "match", "--reveal")
 	if !strings.Contains(out, "LOCAL HOST") || !strings.Contains(out, "192.0.2.") {
 		t.Fatalf("match --reveal: %s", out)
+	}
+	// An address indicator reveals our host that talked to it.
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); strings.Contains(line, "198.51.100.1 ") && !strings.HasPrefix(f[len(f)-1], "192.0.2.") {
+			t.Fatalf("match --reveal names %s for the address indicator, want our host: %s", f[len(f)-1], line)
+		}
 	}
 	if out := c.must("", "audit", "list", "--kind", "reveal"); !strings.Contains(out, "revealed") {
 		t.Fatalf("reveal not audited: %s", out)

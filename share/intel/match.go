@@ -293,3 +293,13 @@ func (m *Matcher) MatchName(token string) []string {
 	}
 	return slices.Clone(ids)
 }
+
+// Screenable reports whether indicators of type t can be matched against
+// stored flows: addresses, networks and domain names.
+func Screenable(t Type) bool {
+	switch t {
+	case TypeIPv4, TypeIPv6, TypeCIDR, TypeDomain:
+		return true
+	}
+	return false
+}
