@@ -50,7 +50,7 @@ type IntelResponse struct {
 	// Unscreened counts the live indicators per type that stored flows
 	// cannot show (hashes, URLs, fingerprints), so match skipped them.
 	Unscreened map[string]int `json:",omitempty"`
-	Published  int              `json:",omitempty"`
+	Published  int            `json:",omitempty"`
 	// PublishedSightings counts the sightings among Published.
 	PublishedSightings int              `json:",omitempty"`
 	Problems           []string         `json:",omitempty"`
