@@ -52,9 +52,12 @@ type IntelResponse struct {
 	Unscreened map[string]int `json:",omitempty"`
 	Published  int            `json:",omitempty"`
 	// PublishedSightings counts the sightings among Published.
-	PublishedSightings int              `json:",omitempty"`
-	Problems           []string         `json:",omitempty"`
-	Added              *intel.Indicator `json:",omitempty"`
+	PublishedSightings int      `json:",omitempty"`
+	Problems           []string `json:",omitempty"`
+	// LeftOut counts the indicators publish left out: never published
+	// and no longer live (revoked, expired or decayed).
+	LeftOut int              `json:",omitempty"`
+	Added   *intel.Indicator `json:",omitempty"`
 }
 
 // ErrNeedsNode is returned for operations that only a running node can do.
@@ -196,10 +199,28 @@ func RunIntel(ctx context.Context, st *store.Store, v *keyvault.Vault, mode pseu
 		for _, id := range req.IDs {
 			want[id] = true
 		}
-		for _, e := range inds {
-			if e.Publisher == "" && (len(want) == 0 || want[e.Key]) {
-				toPublish = append(toPublish, e.Indicator)
+		// Publishing all leaves out what is no longer live and was never
+		// published: members have no use for it. What was published goes
+		// again when it changed (a revocation, a new valid_until).
+		published := map[string]bool{}
+		if err := st.Artifacts(func(a store.Artifact) error {
+			if a.Local && a.Kind == KindIndicator {
+				base, _, _ := strings.Cut(a.ID, "@")
+				published[base] = true
 			}
+			return nil
+		}); err != nil {
+			return resp, err
+		}
+		for _, e := range inds {
+			if e.Publisher != "" || len(want) > 0 && !want[e.Key] {
+				continue
+			}
+			if len(want) == 0 && !e.Indicator.Live(now) && !published[e.Indicator.ID] {
+				resp.LeftOut++
+				continue
+			}
+			toPublish = append(toPublish, e.Indicator)
 		}
 		if pub == nil {
 			return resp, ErrNeedsNode

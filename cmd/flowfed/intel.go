@@ -328,6 +328,9 @@ func printIntel(e *env, sub string, req node.IntelRequest, resp node.IntelRespon
 	case req.Op == "publish":
 		fmt.Fprintln(e.stdout, "nothing new to publish: the members have been offered the newest version of each")
 	}
+	if resp.LeftOut > 0 {
+		fmt.Fprintf(e.stdout, "left out %d indicators that are no longer live (revoked, expired or decayed) and were never published\n", resp.LeftOut)
+	}
 	return nil
 }
 

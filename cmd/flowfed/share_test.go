@@ -134,3 +134,37 @@ func TestPolicyDiffBeforeAnyPolicy(t *testing.T) {
 		t.Errorf("policy diff before any policy:\n%s", out)
 	}
 }
+
+// TestPublishAllLeavesOutDeadIndicators: 'intel publish' without ids sends
+// the live indicators and leaves out revoked or expired ones never
+// published.
+func TestPublishAllLeavesOutDeadIndicators(t *testing.T) {
+	net := testnet.New(t, 2)
+	a, b := net.Nodes[0], net.Nodes[1]
+	cc := newCLI(t)
+	cc.dir = a.Dir
+	cc.must("", "intel", "add", "domain", "live.example.net", "--tlp", "GREEN")
+	cc.must("", "intel", "add", "domain", "dead.example.net", "--tlp", "GREEN")
+	var dead string
+	for _, line := range strings.Split(cc.must("", "intel", "list"), "\n") {
+		if strings.Contains(line, "dead.example.net") {
+			dead = strings.Fields(line)[0]
+		}
+	}
+	cc.must("", "intel", "revoke", dead)
+	out := cc.must("", "intel", "publish")
+	if !strings.Contains(out, "published 1 indicators") || !strings.Contains(out, "left out 1 indicators") {
+		t.Fatalf("intel publish: %s", out)
+	}
+	err := testnet.WaitFor(context.Background(), 30*time.Second, "B to get the live indicator", func() (bool, error) {
+		n := 0
+		err := b.Store().ForEachIndicator(func(string, []byte) error { n++; return nil })
+		return n == 1, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := cc.must("", "intel", "publish"); !strings.Contains(out, "nothing new to publish") {
+		t.Fatalf("second intel publish: %s", out)
+	}
+}
