@@ -31,6 +31,9 @@ type IngestOptions struct {
 	// that the store holds no name in clear; indicators are matched against
 	// them by tokenizing their names with the same key (see NameKeyer).
 	Names func(name string) string
+	// Shredded names the shredded epoch keys, so that a capture whose
+	// flows were erased is reported as such.
+	Shredded map[string]bool
 	KeyID string
 	Mode  string
 	// BatchSize is the number of flows written per transaction (default 2048).
@@ -54,6 +57,10 @@ type IngestResult struct {
 	// OtherSettings is set for a skipped capture that was ingested under other
 	// flow settings, key or mode than asked for now.
 	OtherSettings bool
+	// Erased is set for a skipped capture whose flows were erased: the
+	// epoch key they were made under is shredded. It is not ingested
+	// again, so erased data does not come back.
+	Erased bool `json:",omitempty"`
 }
 
 // ErrNoPseudonymizer is returned by Ingest without a Mapper or KeyID.
@@ -106,6 +113,7 @@ func ingestFile(ctx context.Context, st *store.Store, name string, opts IngestOp
 	} else if ok && prev.Complete {
 		res.Skipped, res.Packets, res.Flows = true, prev.Packets, prev.Flows
 		res.OtherSettings = prev.FlowConfigDigest != opts.Flow.Digest() || prev.KeyID != opts.KeyID || prev.PseudoMode != opts.Mode
+		res.Erased = opts.Shredded[prev.KeyID]
 		return res, nil
 	}
 	rec := store.Ingest{
@@ -244,3 +252,4 @@ func NormalizeName(s string) string {
 	}
 	return strings.ToLower(strings.TrimSuffix(strings.TrimSpace(s), "."))
 }
+

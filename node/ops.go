@@ -57,7 +57,11 @@ func (n *Node) ingest(ctx context.Context, files []string) ([]IngestResult, stri
 	if err != nil {
 		return nil, "", err
 	}
-	res, err := Ingest(ctx, n.st, files, IngestOptions{Mapper: m, KeyID: keyID.String(), Mode: string(mode), Names: names})
+	shredded, err := ShreddedKeys(n.vault)
+	if err != nil {
+		return nil, "", err
+	}
+	res, err := Ingest(ctx, n.st, files, IngestOptions{Mapper: m, KeyID: keyID.String(), Mode: string(mode), Names: names, Shredded: shredded})
 	return res, keyID.String(), err
 }
 
@@ -95,4 +99,19 @@ func NewIndicator(typ, value, org string, at time.Time) (intel.Indicator, error)
 	ind.Created, ind.Modified, ind.ValidFrom = at, at, at
 	ind.Policy = usage.Default()
 	return ind, nil
+}
+
+// ShreddedKeys returns the IDs of the vault's shredded epoch keys.
+func ShreddedKeys(v *keyvault.Vault) (map[string]bool, error) {
+	infos, err := v.List()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, k := range infos {
+		if k.State == keyvault.StateShredded {
+			out[k.ID.String()] = true
+		}
+	}
+	return out, nil
 }

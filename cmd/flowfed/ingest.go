@@ -78,6 +78,10 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 		if err == nil {
 			names, err = node.NameKeyer(v, keyID)
 		}
+		var shredded map[string]bool
+		if err == nil {
+			shredded, err = node.ShreddedKeys(v)
+		}
 		v.Close()
 		if err != nil {
 			return err
@@ -87,7 +91,7 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		defer st.Close()
-		opts := node.IngestOptions{Flow: cfg, Mapper: m, KeyID: keyID.String(), Mode: string(mode), Names: names}
+		opts := node.IngestOptions{Flow: cfg, Mapper: m, KeyID: keyID.String(), Mode: string(mode), Names: names, Shredded: shredded}
 		opts.Progress = progressLine(e)
 		results, err = node.Ingest(ctx, st, fl.Args(), opts)
 	}
@@ -96,6 +100,10 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 		if r.Err != nil {
 			failed++
 			fmt.Fprintf(e.stderr, "%s: not ingested: %v\n", r.File, r.Err)
+			continue
+		}
+		if r.Skipped && r.Erased {
+			fmt.Fprintf(e.stdout, "%s: the epoch key of its flows was shredded (erased); a capture is ingested once, so erased data does not come back: skipped\n", r.File)
 			continue
 		}
 		if r.Skipped {

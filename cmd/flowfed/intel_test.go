@@ -112,3 +112,22 @@ func TestIntelImportMatchExport(t *testing.T) {
 		t.Errorf("export lacks the sightings of the match")
 	}
 }
+
+// TestIngestAfterShreddingSaysErased: a capture whose epoch key was shredded
+// is not ingested again, and the reason given is the erasure.
+func TestIngestAfterShreddingSaysErased(t *testing.T) {
+	c := newCLI(t)
+	c.must("", "init")
+	capPath := filepath.Join(t.TempDir(), "s.pcap")
+	testutil.WriteSynthCapture(t, capPath, 21)
+	out := c.must("", "ingest", capPath)
+	key := epochRE.FindString(out)
+	if key == "" {
+		t.Fatalf("ingest names no epoch key: %s", out)
+	}
+	c.must("", "keys", "rotate")
+	c.must("", "keys", "shred", key, "--yes")
+	if out := c.must("", "ingest", capPath); !strings.Contains(out, "erased") || strings.Contains(out, "other flow settings") {
+		t.Fatalf("re-ingest after shredding: %s", out)
+	}
+}
