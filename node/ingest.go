@@ -34,8 +34,8 @@ type IngestOptions struct {
 	// Shredded names the shredded epoch keys, so that a capture whose
 	// flows were erased is reported as such.
 	Shredded map[string]bool
-	KeyID string
-	Mode  string
+	KeyID    string
+	Mode     string
 	// BatchSize is the number of flows written per transaction (default 2048).
 	BatchSize int
 	// Progress, when set, is called with the bytes of the current file read so far.
@@ -252,4 +252,3 @@ func NormalizeName(s string) string {
 	}
 	return strings.ToLower(strings.TrimSuffix(strings.TrimSpace(s), "."))
 }
-
