@@ -16,12 +16,13 @@ var (
 	descBytes     = prometheus.NewDesc("flowfed_protocol_bytes_total", "Bytes moved by the flowfed protocols.", []string{"direction"}, nil)
 	descLag       = prometheus.NewDesc("flowfed_sync_lag", "Artifacts a member announced that are not pulled yet.", []string{"peer"}, nil)
 	descHead      = prometheus.NewDesc("flowfed_head_seq", "Sequence number of this node's last published artifact.", nil, nil)
+	descWithheld  = prometheus.NewDesc("flowfed_artifacts_withheld_total", "Our artifacts the sharing policy kept from a requesting member.", nil, nil)
 	descExpired   = prometheus.NewDesc("flowfed_artifacts_expired_total", "Artifacts deleted because their retention ended.", nil, nil)
 	descChunkByte = prometheus.NewDesc("flowfed_dataset_chunk_bytes_total", "Dataset chunk bytes fetched from members.", nil, nil)
 )
 
 func (c *metricsCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPeers, descSent, descReceived, descRejected, descBytes, descLag, descHead, descExpired, descChunkByte} {
+	for _, d := range []*prometheus.Desc{descPeers, descSent, descReceived, descRejected, descWithheld, descBytes, descLag, descHead, descExpired, descChunkByte} {
 		ch <- d
 	}
 }
@@ -49,6 +50,7 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	for reason, v := range ps.Rejected {
 		ch <- prometheus.MustNewConstMetric(descRejected, prometheus.CounterValue, float64(v), reason)
 	}
+	ch <- prometheus.MustNewConstMetric(descWithheld, prometheus.CounterValue, float64(ps.Withheld))
 	ch <- prometheus.MustNewConstMetric(descBytes, prometheus.CounterValue, float64(ps.BytesIn), "in")
 	ch <- prometheus.MustNewConstMetric(descBytes, prometheus.CounterValue, float64(ps.BytesOut), "out")
 }

@@ -60,11 +60,14 @@ type Node struct {
 	now   func() time.Time
 	vault *keyvault.Vault
 	st    *store.Store
-	key   crypto.PrivKey
-	id    peer.ID
-	host  host.Host
-	svc   *protocol.Service
-	dec   protocol.Decider
+	// refused and unreached hold the peers whose refusal or unreachability
+	// was logged (peer.ID to true).
+	refused, unreached sync.Map
+	key                crypto.PrivKey
+	id                 peer.ID
+	host               host.Host
+	svc                *protocol.Service
+	dec                protocol.Decider
 
 	mu      sync.RWMutex
 	members map[peer.ID]store.Peer
@@ -138,7 +141,7 @@ func Open(opts Options) (*Node, error) {
 		}
 	}
 	h, err := protocol.NewHost(protocol.HostConfig{
-		Key: key, Listen: opts.Config.Listen, PSK: psk, QUIC: opts.Config.QUIC, IsMember: n.IsMember,
+		Key: key, Listen: opts.Config.Listen, PSK: psk, QUIC: opts.Config.QUIC, IsMember: n.IsMember, Refused: n.refusedPeer,
 	})
 	if err != nil {
 		st.Close()
@@ -276,6 +279,26 @@ func (n *Node) RemovePeer(id peer.ID) error {
 	return n.host.Network().ClosePeer(id)
 }
 
+// refusedPeer logs, once per peer and run, an inbound connection refused
+// because the peer is not a member: an operator who expected it sees what
+// to add.
+func (n *Node) refusedPeer(p peer.ID) {
+	if _, seen := n.refused.LoadOrStore(p, true); seen {
+		return
+	}
+	n.log.Warn("refused a connection from a peer that is not a member (logged once per peer); if it should be one: flowfed peers add --org ORG ADDR/p2p/"+p.String(), "peer", p.String())
+}
+
+// unreachable logs, once until it is reachable again, that a member could
+// not be connected, with what to check.
+func (n *Node) unreachable(p peer.ID, err error) {
+	if _, seen := n.unreached.LoadOrStore(p, true); seen {
+		n.log.Debug("member unreachable", "peer", p.String(), "err", err)
+		return
+	}
+	n.log.Warn("member unreachable (logged again once it was reachable); check that it runs at the address listed and lists this node as a member", "peer", p.String(), "self", n.id.String(), "err", err)
+}
+
 // Connect dials a member and confirms membership both ways with the signed
 // handshake (a refused dial can look successful to the dialer).
 func (n *Node) Connect(ctx context.Context, id peer.ID) error {
@@ -291,6 +314,7 @@ func (n *Node) Connect(ctx context.Context, id peer.ID) error {
 	if err != nil {
 		return fmt.Errorf("handshake with %s: %w", id, err)
 	}
+	n.unreached.Delete(id)
 	// The signed handshake names the peer's organisation: it must be the
 	// one the member was listed with.
 	if m, ok := n.Member(id); ok && m.Org != "" && info.Org != "" && info.Org != m.Org {
@@ -327,7 +351,9 @@ func (n *Node) Run(ctx context.Context) error {
 		// Greet the members at start, then pull from each.
 		for _, m := range n.Members() {
 			if err := n.Connect(ctx, peer.ID(m.ID)); err != nil {
-				n.log.Debug("member not reachable yet", "peer", peer.ID(m.ID).String(), "err", err)
+				if ctx.Err() == nil {
+					n.unreachable(peer.ID(m.ID), err)
+				}
 				continue
 			}
 			n.schedulePull(peer.ID(m.ID))
@@ -393,7 +419,9 @@ func (n *Node) pull(ctx context.Context, p peer.ID) {
 	}
 	if n.host.Network().Connectedness(p) != 1 /* network.Connected */ {
 		if err := n.Connect(ctx, p); err != nil {
-			n.log.Debug("pull: member unreachable", "peer", p.String(), "err", err)
+			if ctx.Err() == nil {
+				n.unreachable(p, err)
+			}
 			return
 		}
 	}

@@ -38,6 +38,9 @@ type HostConfig struct {
 	QUIC bool
 	// IsMember decides which peers may connect, in both directions. Required.
 	IsMember func(peer.ID) bool
+	// Refused, when set, is told of every inbound connection refused
+	// because its peer is not a member (after the peer proved its ID).
+	Refused func(peer.ID)
 	// ResourceLimits, when set, override the resource manager's limits on top
 	// of libp2p's autoscaled defaults (for example a per-peer stream limit in
 	// PeerDefault). Refusals reach the other side as stream resets, which
@@ -112,7 +115,7 @@ func NewHost(cfg HostConfig) (host.Host, error) {
 		libp2p.Security(libp2ptls.ID, libp2ptls.New),
 		libp2p.Security(noise.ID, noise.New),
 		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
-		libp2p.ConnectionGater(memberGater{cfg.IsMember}),
+		libp2p.ConnectionGater(memberGater{cfg.IsMember, cfg.Refused}),
 		libp2p.ResourceManager(rm),
 		libp2p.Peerstore(ps),
 		libp2p.ConnectionManager(&connmgr.NullConnMgr{}),
@@ -146,13 +149,20 @@ func NewHost(cfg HostConfig) (host.Host, error) {
 // memberGater refuses every connection to or from a peer that is not a member.
 // Refusing at InterceptSecured means the peer ID is authenticated first; the
 // dial-side checks save dialling non-members at all.
-type memberGater struct{ isMember func(peer.ID) bool }
+type memberGater struct {
+	isMember func(peer.ID) bool
+	refused  func(peer.ID)
+}
 
 func (g memberGater) InterceptPeerDial(p peer.ID) bool                 { return g.isMember(p) }
 func (g memberGater) InterceptAddrDial(p peer.ID, _ ma.Multiaddr) bool { return g.isMember(p) }
 func (g memberGater) InterceptAccept(network.ConnMultiaddrs) bool      { return true }
-func (g memberGater) InterceptSecured(_ network.Direction, p peer.ID, _ network.ConnMultiaddrs) bool {
-	return g.isMember(p)
+func (g memberGater) InterceptSecured(dir network.Direction, p peer.ID, _ network.ConnMultiaddrs) bool {
+	ok := g.isMember(p)
+	if !ok && dir == network.DirInbound && g.refused != nil {
+		g.refused(p)
+	}
+	return ok
 }
 func (g memberGater) InterceptUpgraded(c network.Conn) (bool, control.DisconnectReason) {
 	return g.isMember(c.RemotePeer()), 0

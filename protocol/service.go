@@ -148,6 +148,9 @@ type Stats struct {
 	Handshakes uint64
 	// Notifies counts notifications received.
 	Notifies uint64
+	// Withheld counts our envelopes that the egress decision kept from a
+	// requester (not a rejection of anything received).
+	Withheld uint64
 	// Retries counts operations retried after a reset or refusal.
 	Retries uint64
 	// Rejected counts rejected messages and envelopes by reason (the
@@ -160,6 +163,7 @@ type counters struct {
 	chunksSent, chunksReceived    atomic.Uint64
 	receipts, bytesIn, bytesOut   atomic.Uint64
 	handshakes, notifies, retries atomic.Uint64
+	withheld                      atomic.Uint64
 	rejected                      [len(reasons)]atomic.Uint64
 }
 
@@ -245,7 +249,7 @@ func (s *Service) Stats() Stats {
 		Sent: c.sent.Load(), Received: c.received.Load(), Duplicates: c.duplicates.Load(),
 		ChunksSent: c.chunksSent.Load(), ChunksReceived: c.chunksReceived.Load(),
 		Receipts: c.receipts.Load(), BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load(),
-		Handshakes: c.handshakes.Load(), Notifies: c.notifies.Load(), Retries: c.retries.Load(),
+		Handshakes: c.handshakes.Load(), Notifies: c.notifies.Load(), Retries: c.retries.Load(), Withheld: c.withheld.Load(),
 		Rejected: make(map[string]uint64, len(reasons)),
 	}
 	for i, r := range reasons {

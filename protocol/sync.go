@@ -218,7 +218,7 @@ func (s *Service) serveSync(ctx context.Context, st *stream, remote peer.ID) err
 		}
 		d, err := s.cfg.Decider.Decide(remote, e)
 		if err != nil || !d.Allow {
-			s.reject(ReasonPolicy)
+			s.counter.withheld.Add(1)
 			last = e.Seq
 			continue
 		}

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/flowfed/flowfed/share/dataset"
-	"github.com/flowfed/flowfed/testnet/synth"
+	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,8 +17,10 @@ import (
 
 	"github.com/flowfed/flowfed/internal/store"
 	"github.com/flowfed/flowfed/node"
+	"github.com/flowfed/flowfed/share/dataset"
 	"github.com/flowfed/flowfed/share/intel"
 	"github.com/flowfed/flowfed/share/usage"
+	"github.com/flowfed/flowfed/testnet/synth"
 )
 
 func indicators(t *testing.T, org string, n int, tlp usage.TLP) []intel.Indicator {
@@ -272,5 +274,49 @@ func TestRetentionShredsOldEpochKeys(t *testing.T) {
 	log, _ := node.AuditLog(n.Store())
 	if last := log[len(log)-1]; last.Kind != "key" || !strings.Contains(last.Reason, ek.ID().String()) {
 		t.Fatalf("last audit entry %+v", last)
+	}
+}
+
+// lockedBuffer is a log sink safe for the nodes' goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestOneSidedMembershipIsLogged: B lists A, A does not list B. A says
+// once that it refused B, naming what to add; B says once that A is
+// unreachable and what to check.
+func TestOneSidedMembershipIsLogged(t *testing.T) {
+	var logs lockedBuffer
+	net := New(t, 2, func(o *Options) {
+		o.Isolated = true
+		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	a, b := net.Nodes[0], net.Nodes[1]
+	if err := b.AddPeer(store.Peer{ID: string(a.ID()), Org: a.Org, Addrs: a.listenAddrs()}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		b.Sync(context.Background())
+	}
+	out := logs.String()
+	refused := "refused a connection from a peer that is not a member"
+	if strings.Count(out, refused) != 1 || !strings.Contains(out, "peers add --org ORG ADDR/p2p/"+b.ID().String()) {
+		t.Errorf("A's log of the refusal (want it once, naming B):\n%s", out)
+	}
+	if strings.Count(out, "member unreachable") != 1 {
+		t.Errorf("B's log of the unreachable member (want it once):\n%s", out)
 	}
 }
