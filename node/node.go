@@ -241,6 +241,9 @@ func (n *Node) AddPeer(p store.Peer) error {
 	if _, err := peer.IDFromBytes([]byte(p.ID)); err != nil {
 		return fmt.Errorf("adding peer: %w", err)
 	}
+	if peer.ID(p.ID) == n.id {
+		return fmt.Errorf("adding peer %s: that is this node's own peer ID; list the other members", n.id)
+	}
 	if err := n.st.PutPeer(p); err != nil {
 		return fmt.Errorf("adding peer: %w", err)
 	}

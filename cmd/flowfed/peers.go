@@ -25,6 +25,8 @@ Usage:
 Lists, adds and removes the members of the federation. The node refuses every
 connection from a peer that is not listed, and confirms each member with a signed
 handshake. A member's peer ID is printed by 'flowfed init' and 'flowfed run'.
+Who receives what is the sharing policy's business (flowfed policy --help): its
+peers and groups decide; --group here is a label for peers list.
 While the node runs, the change goes through its admin API and applies at once.
 
 Example:
@@ -45,7 +47,7 @@ func runPeers(ctx context.Context, e *env, args []string) error {
 	df.register(fl, e)
 	org := fl.String("org", "", "the member's organisation `name`")
 	var groups listFlag
-	fl.Var(&groups, "group", "a sharing `group` of the member (repeatable)")
+	fl.Var(&groups, "group", "a `group` label shown in peers list (repeatable); sharing groups are set in the policy file")
 	if err := parseFlags(fl, args); err != nil {
 		return err
 	}
@@ -91,6 +93,31 @@ func runPeers(ctx context.Context, e *env, args []string) error {
 			return usagef("%v", err)
 		}
 		req := node.PeerRequest{ID: id.String(), Org: *org, Groups: groups, Addrs: addrs}
+		// Say whether this lists a new member or changes one.
+		verb := "added"
+		var known []node.PeerStatus
+		if client != nil {
+			known, err = client.Peers(ctx)
+		} else {
+			err = withStore(df.dir, func(st *store.Store) error {
+				members, err := st.Peers()
+				for _, m := range members {
+					known = append(known, node.PeerStatus{ID: peer.ID(m.ID).String(), Org: m.Org})
+				}
+				return err
+			})
+		}
+		if err != nil {
+			return err
+		}
+		for _, k := range known {
+			if k.ID == id.String() {
+				verb = "updated"
+				if k.Org != *org {
+					verb = fmt.Sprintf("updated (organisation was %s)", k.Org)
+				}
+			}
+		}
 		if client != nil {
 			err = client.AddPeer(ctx, req)
 		} else {
@@ -101,7 +128,7 @@ func runPeers(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "added %s (%s)\n", id, *org)
+		fmt.Fprintf(e.stdout, "%s %s (%s)\n", verb, id, *org)
 		return nil
 	case "remove":
 		if fl.NArg() != 1 {

@@ -168,3 +168,18 @@ func TestPublishAllLeavesOutDeadIndicators(t *testing.T) {
 		t.Fatalf("second intel publish: %s", out)
 	}
 }
+
+// TestPeersAddSaysUpdated: listing a member again says it changed it, and
+// the running node refuses its own peer ID.
+func TestPeersAddSaysUpdated(t *testing.T) {
+	net := testnet.New(t, 2)
+	a, b := net.Nodes[0], net.Nodes[1]
+	cc := newCLI(t)
+	cc.dir = a.Dir
+	if out := cc.must("", "peers", "add", "--org", "ORG-X", b.ID().String()); !strings.Contains(out, "updated (organisation was "+b.Org+")") {
+		t.Fatalf("re-adding B: %s", out)
+	}
+	if code, _, errs := cc.run("", "peers", "add", "--org", a.Org, a.ID().String()); code == 0 || !strings.Contains(errs, "own peer ID") {
+		t.Fatalf("adding itself: exit %d, %s", code, errs)
+	}
+}
