@@ -330,6 +330,15 @@ func (p *Policy) warnings() []string {
 	if p.self.org == "" {
 		add(p.name+":1", "self.org is not set: no TLP:AMBER+STRICT artifact is sent or accepted")
 	}
+	permits := 0
+	for _, r := range p.rules[Egress] {
+		if !r.forbid {
+			permits++
+		}
+	}
+	if len(p.peers) == 0 || permits == 0 {
+		add(p.name+":1", "no listed peer or no egress permit: this policy shares nothing with anyone (only erasure notices and revocations go out)")
+	}
 	for dir, rules := range p.rules {
 		for _, r := range rules {
 			for _, o := range r.sel.orgs {

@@ -618,7 +618,7 @@ func (w *walker) retention(n *yaml.Node, what string) int {
 	d, err := parseDuration(s)
 	switch {
 	case err != nil:
-		w.fail(n, "%s: %v", what, err)
+		w.fail(n, "%s: %q is not a retention: write whole days or weeks, e.g. 30d, 26w (a year is 365d)", what, clip(s))
 		return 0
 	case d%day != 0 || d < day || d > maxRetention*day:
 		w.fail(n, "%s must be whole days between 1d and %dd, not %q", what, maxRetention, clip(s))

@@ -75,6 +75,7 @@ func TestParseErrorsInline(t *testing.T) {
 		{"version: 1\nself: {org: \"a\\u0000b\"}\n", "t.yaml:2:13: self.org"},
 		{"version: 1\negress: [{name: 'builtin:x', effect: permit, to: all, kinds: [\"*\"], tlp: GREEN}]\n", "t.yaml:2:17: egress rule name \"builtin:x\""},
 		{"version: 1\ningress: [{name: r, effect: permit, from: all, kinds: [\"*\"], retention: 1h}]\n", "t.yaml:2:73: ingress rule retention must be whole days"},
+		{"version: 1\ningress: [{name: r, effect: permit, from: all, kinds: [\"*\"], retention: 5y}]\n", "(a year is 365d)"},
 		{"version: 1\ningress: [{name: r, effect: permit, from: all, kinds: [\"*\"], source: local}]\n", "t.yaml:2:70: ingress rule source must be direct, forwarded or any"},
 		{"version: 1\npeers: !!seq []\n", ""},
 		{"version: 1\npeers: !!map {}\n", "t.yaml:2:8: peers must be a list, not a mapping"},

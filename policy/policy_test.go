@@ -702,3 +702,20 @@ egress:
 		t.Errorf("warnings: %s", w)
 	}
 }
+
+// TestPolicySharingNothingWarns: a policy without peers or without any
+// egress permit says that it shares nothing.
+func TestPolicySharingNothingWarns(t *testing.T) {
+	for name, src := range map[string]string{
+		"no peers":  "version: 1\nself: {id: S, org: ORG-S}\n",
+		"no permit": "version: 1\nself: {id: S, org: ORG-S}\npeers: [{id: P, org: ORG-P, purposes: [research]}]\n",
+	} {
+		p, err := Parse(name+".yaml", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := strings.Join(p.Warnings(), "\n"); !strings.Contains(w, "shares nothing with anyone") {
+			t.Errorf("%s: warnings %q", name, w)
+		}
+	}
+}
