@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,8 +127,8 @@ func TestDatasetLedgerRefusalStoresNothing(t *testing.T) {
 	// A later release cannot raise the budget its family started with.
 	big := *ch
 	big.Budget = 100
-	if err := s.PutDataset(Dataset{ID: "ds-3"}, nil, &big); err == nil {
-		t.Fatal("a larger budget asked later was granted")
+	if err := s.PutDataset(Dataset{ID: "ds-3"}, nil, &big); err == nil || !strings.Contains(err.Error(), "fixed at 1 by its first release") {
+		t.Fatalf("a larger budget asked later: %v", err)
 	}
 	if l, _ := s.Ledger(); len(l) != 1 || l[0].Budget != 1 {
 		t.Fatalf("ledger = %+v", l)

@@ -73,6 +73,10 @@ func (s *Store) PutDataset(d Dataset, chunks []Chunk, charge *Charge) error {
 			}
 			if charge.Check != nil {
 				if err := charge.Check(spent, charge.Epsilon, budget); err != nil {
+					if charge.Budget != 0 && charge.Budget != budget {
+						return fmt.Errorf("%w (the budget of %s for %s was fixed at %g by its first release; a new budget, here %g, applies to another family or period)",
+							err, charge.Family, charge.Period, budget, charge.Budget)
+					}
 					return err
 				}
 			}
