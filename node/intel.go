@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -105,6 +106,10 @@ func ImportIntel(st *store.Store, path string, base usage.Policy, org string) (I
 		return sum, fmt.Errorf("%s is the manifest of a MISP feed: import the feed's directory (flowfed intel import %s)", path, filepath.Dir(path))
 	}
 	if fi.IsDir() {
+		// A directory is a MISP feed: its manifest lists the events.
+		if _, err := os.Stat(filepath.Join(path, "manifest.json")); errors.Is(err, fs.ErrNotExist) {
+			return sum, fmt.Errorf("%s is a directory without manifest.json: a directory is read as a MISP feed (manifest.json and one JSON file per event); import STIX bundles and MISP events one file at a time", path)
+		}
 		res, err = intel.ImportMISPFeed(path, opts)
 		raw = []byte("feed:" + filepath.Clean(path))
 	} else {
@@ -124,6 +129,7 @@ func ImportIntel(st *store.Store, path string, base usage.Policy, org string) (I
 	for _, o := range res.Extra {
 		if !reported[o.ID] {
 			sum.Kept = append(sum.Kept, o.Type+" "+o.ID)
+			reported[o.ID] = true // versions of one object: listed once
 		}
 	}
 	inds := map[string][]byte{}

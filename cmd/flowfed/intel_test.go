@@ -41,6 +41,10 @@ func TestIntelImportMatchExport(t *testing.T) {
 		!strings.Contains(out, "kept as received, not modelled (exports give it back): malware malware--5e5e5e5e") {
 		t.Fatalf("import: %s", out)
 	}
+	// A directory is a MISP feed; one without a manifest says so.
+	if code, _, errs := c.run("", "intel", "import", filepath.Dir(bundle)); code == 0 || !strings.Contains(errs, "without manifest.json") {
+		t.Fatalf("importing a directory without manifest: exit %d, %s", code, errs)
+	}
 	// Importing the same bundle again changes nothing.
 	if out := c.must("", "intel", "import", bundle); !strings.Contains(out, "2 unchanged") {
 		t.Fatalf("re-import: %s", out)
