@@ -138,7 +138,11 @@ func (s Scenario) Run(ctx context.Context, out io.Writer) (*Report, error) {
 		}
 		m, err := n.BuildDataset(dataset.Spec{Kind: dataset.KindFlows, K: s.K, Usage: usage.Policy{TLP: usage.Amber, Purposes: []string{"research"}}})
 		if err != nil {
-			return nil, fmt.Errorf("%s: building the dataset released nothing: %w", n.Org, err)
+			hint := ""
+			if errors.Is(err, dataset.ErrBelowK) {
+				hint = " (more traffic, --packets or --pcap, or a lower --k lets the dataset pass)"
+			}
+			return nil, fmt.Errorf("%s: building the dataset released nothing: %w%s", n.Org, err, hint)
 		}
 		or.Dataset, or.Records, or.Suppressed = m.ID, m.Records, m.Suppressed
 		if _, err := n.PublishDataset(ctx, m.ID); err != nil {

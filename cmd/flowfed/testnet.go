@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/flowfed/flowfed/testnet"
@@ -33,11 +34,11 @@ Example:
 
 func runTestnet(ctx context.Context, e *env, args []string) error {
 	fl := newFlagSet(e, "testnet", testnetUsage)
-	nodes := fl.Int("nodes", 3, "number of `organisations`")
+	nodes := fl.Int("nodes", 3, "`N` organisations (2 to 16)")
 	pcapDir := fl.String("pcap", "", "`directory` of real captures to split across the organisations")
 	keep := fl.String("keep", "", "keep the data directories in `dir` (default: a temporary directory, removed)")
 	k := fl.Int("k", 0, "k-threshold of the datasets (default 10; 2 with --pcap)")
-	packets := fl.Int("packets", 6000, "`packets` of each organisation's synthetic traffic")
+	packets := fl.Int("packets", 6000, "`N` packets of synthetic traffic per organisation")
 	verbose := fl.Bool("v", false, "print the nodes' logs")
 	if err := parseFlags(fl, args); err != nil {
 		return err
@@ -47,6 +48,11 @@ func runTestnet(ctx context.Context, e *env, args []string) error {
 	}
 	if *nodes < 2 || *nodes > 16 {
 		return usagef("--nodes must be between 2 and 16")
+	}
+	if *keep != "" {
+		if ents, err := os.ReadDir(*keep); err == nil && len(ents) > 0 {
+			return usagef("--keep %s: the directory is not empty (a testnet kept before?): give a new or empty one", *keep)
+		}
 	}
 	log := slog.New(slog.DiscardHandler)
 	if *verbose {
