@@ -231,7 +231,7 @@ func datasetsBuild(ctx context.Context, e *env, fl *flag.FlagSet, df *dataFlags,
 	}
 	t, err := usage.ParseTLP(*tlp)
 	if err != nil {
-		return usagef("--tlp: %v", err)
+		return usagef("--tlp %q: not a TLP label; use CLEAR, GREEN, AMBER, AMBER+STRICT or RED", *tlp)
 	}
 	rs, err := usage.ParseReshare(*reshare)
 	if err != nil {

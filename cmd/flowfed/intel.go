@@ -101,7 +101,7 @@ func runIntel(ctx context.Context, e *env, args []string) error {
 	}
 	t, err := usage.ParseTLP(*tlp)
 	if err != nil {
-		return usagef("--tlp: %v", err)
+		return usagef("--tlp %q: not a TLP label; use CLEAR, GREEN, AMBER, AMBER+STRICT or RED", *tlp)
 	}
 	if sub == "import" && !isFlagSet(fl, "tlp") {
 		t = 0 // the source's markings stand; --tlp only narrows them
