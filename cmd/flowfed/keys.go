@@ -295,11 +295,13 @@ func backupPassphrase(e *env, file string, confirm bool) ([]byte, error) {
 
 func keysRestore(e *env, args []string) error {
 	fl := newFlagSet(e, "keys restore", `
-Usage: flowfed keys restore FILE [--dir D] [--backup-passphrase-file F] [--passphrase-file F]
+Usage: flowfed keys restore FILE [--dir D] [--org NAME] [--backup-passphrase-file F] [--passphrase-file F]
 
 Restores a backup into the data directory --dir, which must not hold a vault.
 The backup passphrase is read like the one of 'keys backup' (else the vault
 passphrase is tried); the restored vault is sealed under the vault passphrase.
+The backup holds the keys only: --org names the organisation in the data
+directory's config when it has none (or keep a copy of config.yaml).
 
 Example:
   flowfed keys restore /safe/node1.ffbak --dir ./node1-restored
@@ -307,11 +309,22 @@ Example:
 	var df dataFlags
 	df.register(fl, e)
 	bfile := fl.String("backup-passphrase-file", "", "read the backup passphrase from the first line of `file`")
+	org := fl.String("org", "", "this node's organisation `name`, written to the config")
 	if err := parseFlags(fl, args); err != nil {
 		return err
 	}
 	if fl.NArg() != 1 {
 		return usagef("need exactly one backup file")
+	}
+	cfg, err := node.LoadConfig(df.dir)
+	if err != nil {
+		return err
+	}
+	if *org != "" {
+		cfg.Org = *org
+		if err := cfg.Validate(); err != nil {
+			return usagef("--org: %v", err)
+		}
 	}
 	if _, err := os.Stat(df.vaultPath()); err == nil {
 		return fmt.Errorf("a vault already exists at %s: restore into an empty --dir", df.vaultPath())
@@ -344,7 +357,15 @@ Example:
 	if err != nil {
 		return err
 	}
+	if *org != "" {
+		if err := node.WriteConfig(df.dir, cfg); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(e.stdout, "restored %s\npeer ID     %s\n", df.vaultPath(), id)
+	if cfg.Org == "" {
+		fmt.Fprintf(e.stdout, "no organisation configured in %s: the backup holds keys only; restore config.yaml or give --org\n", df.dir)
+	}
 	return recordKey(df.dir, "restored", "vault restored from a backup, peer "+id.String())
 }
 

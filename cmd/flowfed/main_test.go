@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/flowfed/flowfed/internal/testutil"
+	"github.com/flowfed/flowfed/node"
 	"github.com/flowfed/flowfed/share/pseudo"
 )
 
@@ -315,9 +316,12 @@ func TestBackupRestorePasswd(t *testing.T) {
 		t.Fatalf("restore with a wrong backup passphrase: exit %d stderr %q", code, errs)
 	}
 	r.env["FLOWFED_BACKUP_PASSPHRASE"] = "backup pass"
-	rout := r.must("", "keys", "restore", bak)
+	rout := r.must("", "keys", "restore", bak, "--org", "ORG-R")
 	if !strings.Contains(rout, peer) {
 		t.Errorf("restored peer ID differs: %s vs %s", rout, peer)
+	}
+	if cfg, err := node.LoadConfig(r.dir); err != nil || cfg.Org != "ORG-R" {
+		t.Errorf("restored config: org %q (%v), want ORG-R", cfg.Org, err)
 	}
 	if got := r.must("192.0.2.1\n2001:db8::1\n", "pseudo", "--epoch", ek); got != p {
 		t.Errorf("restored vault pseudonyms %q, original %q", got, p)
