@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/flowfed/flowfed/internal/store"
@@ -15,7 +17,7 @@ import (
 )
 
 const ingestUsage = `
-Usage: flowfed ingest [--dir D] [--mode M] [--flow-config F] FILE...
+Usage: flowfed ingest [--dir D] [--mode M] [--flow-config F] FILE|DIR...
 
 Reads pcap or pcapng captures, meters their bidirectional flows with protocol
 labels and sequence features, pseudonymizes every address under the current
@@ -24,10 +26,12 @@ ID. Raw addresses never reach the disk. A capture already ingested (the same
 bytes, under any name) is skipped; an interrupted ingest is completed by running
 the same command again. Damage in a capture is reported and does not stop it.
 While the node runs, the ingest goes through it; else the command opens the
-data directory itself.
+data directory itself. A directory stands for the captures in it and below it
+(.pcap, .pcapng, .cap, .dmp, in name order).
 
 Example:
   flowfed ingest --dir ./node1 monday.pcapng tuesday.pcap
+  flowfed ingest --dir ./node1 /data/captures/
 `
 
 func runIngest(ctx context.Context, e *env, args []string) error {
@@ -41,6 +45,10 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 	}
 	if fl.NArg() == 0 {
 		return usagef("no capture files given")
+	}
+	files, err := captureFiles(fl.Args())
+	if err != nil {
+		return err
 	}
 	cfg, err := loadFlowConfig(*cfgFile)
 	if err != nil {
@@ -59,7 +67,7 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 			return usagef("--mode and --flow-config apply when no node runs; the running node ingests with its config (pseudo_mode)")
 		}
 		var files []string
-		for _, f := range fl.Args() {
+		for _, f := range files {
 			abs, _ := filepath.Abs(f)
 			files = append(files, abs)
 		}
@@ -93,7 +101,7 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 		defer st.Close()
 		opts := node.IngestOptions{Flow: cfg, Mapper: m, KeyID: keyID.String(), Mode: string(mode), Names: names, Shredded: shredded}
 		opts.Progress = progressLine(e)
-		results, err = node.Ingest(ctx, st, fl.Args(), opts)
+		results, err = node.Ingest(ctx, st, files, opts)
 	}
 	failed := 0
 	for _, r := range results {
@@ -175,4 +183,37 @@ func progressLine(e *env) func(name string, done, total int64) {
 			fmt.Fprint(e.stderr, "\r\033[K")
 		}
 	}
+}
+
+// captureFiles expands the directories among args into the capture files
+// in and below them, in name order; files are taken as they are.
+func captureFiles(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		fi, err := os.Stat(a)
+		if err != nil || !fi.IsDir() {
+			out = append(out, a) // a missing file is reported per file
+			continue
+		}
+		n := len(out)
+		err = filepath.WalkDir(a, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			switch strings.ToLower(filepath.Ext(path)) {
+			case ".pcap", ".pcapng", ".cap", ".dmp":
+				if d.Type().IsRegular() {
+					out = append(out, path)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("reading directory %s: %w", a, err)
+		}
+		if len(out) == n {
+			return nil, fmt.Errorf("%s holds no captures (.pcap, .pcapng, .cap, .dmp)", a)
+		}
+	}
+	return out, nil
 }

@@ -135,3 +135,25 @@ func TestIngestAfterShreddingSaysErased(t *testing.T) {
 		t.Fatalf("re-ingest after shredding: %s", out)
 	}
 }
+
+// TestIngestDirectory: a directory stands for the captures below it.
+func TestIngestDirectory(t *testing.T) {
+	c := newCLI(t)
+	c.must("", "init")
+	dir := t.TempDir()
+	testutil.WriteSynthCapture(t, filepath.Join(dir, "a.pcap"), 31)
+	if err := os.MkdirAll(filepath.Join(dir, "sub"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WriteSynthCapture(t, filepath.Join(dir, "sub", "b.pcap"), 32)
+	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not a capture"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := c.must("", "ingest", dir)
+	if strings.Count(out, "flows stored under") != 2 || strings.Contains(out, "notes.txt") {
+		t.Fatalf("ingest of a directory: %s", out)
+	}
+	if code, _, errs := c.run("", "ingest", t.TempDir()); code == 0 || !strings.Contains(errs, "holds no captures") {
+		t.Fatalf("ingest of an empty directory: exit %d, %s", code, errs)
+	}
+}
