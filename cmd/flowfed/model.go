@@ -22,7 +22,8 @@ Trains a baseline protocol classifier on the packet sequences of flows datasets
 Only flows labeled from their payload are used. train splits the flows by the
 capture they came from, never by flow, so that no capture is in both the training
 and the test set, and reports accuracy and macro-F1 per class beside a
-majority-class baseline. eval scores a saved model on datasets.
+majority-class baseline. eval scores a saved model on datasets; scores on data the
+model was trained on overstate it, so evaluate on other captures or members' data.
 
 Example:
   flowfed model train --dir ./node1 --dataset ds-4f2a... --dataset ds-9c01... --out proto.model
