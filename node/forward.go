@@ -13,6 +13,7 @@ import (
 	"github.com/flowfed/flowfed/policy"
 	"github.com/flowfed/flowfed/protocol"
 	"github.com/flowfed/flowfed/share/dataset"
+	"github.com/flowfed/flowfed/share/intel"
 	"github.com/flowfed/flowfed/share/usage"
 )
 
@@ -213,6 +214,19 @@ func (d *decider) decideForward(p peer.ID, e *protocol.Envelope) (protocol.Decis
 		return record(protocol.Decision{Rule: "builtin:originator", Reason: "the peer is the artifact's originator"})
 	case string(p) == held.From:
 		return record(protocol.Decision{Rule: "builtin:came-from", Reason: "the artifact came from this peer"})
+	}
+	// A revocation goes to whoever we forwarded an earlier version to,
+	// whatever the policy says now.
+	if inner.Kind == KindIndicator && inner.Version > 1 {
+		if ind, err := intel.DecodeIndicator(inner.Payload); err == nil && ind.Revoked {
+			ds, err := n.st.Recipients(e.ArtifactID)
+			if err != nil {
+				return protocol.Decision{}, err
+			}
+			if slices.ContainsFunc(ds, func(d store.Delivery) bool { return d.Peer == string(p) }) {
+				return record(protocol.Decision{Allow: true, Rule: "builtin:revocation", Reason: "an earlier version was forwarded to this peer: it must learn of the revocation"})
+			}
+		}
 	}
 	pol := d.pol.Load()
 	if pol == nil {

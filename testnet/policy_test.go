@@ -883,3 +883,56 @@ func TestRevocationReachesFormerRecipients(t *testing.T) {
 		t.Fatal("B received an indicator the policy refuses")
 	}
 }
+
+// TestRevocationReachesForwardedCopies: O revokes an indicator that R had
+// forwarded to C; R's policy no longer forwards anything to C, but the
+// revocation reaches C through R.
+func TestRevocationReachesForwardedCopies(t *testing.T) {
+	net := New(t, 3, func(o *Options) { o.Orgs = []string{"ORG-O", "ORG-R", "ORG-C"} })
+	o, r, c := net.Nodes[0], net.Nodes[1], net.Nodes[2]
+	ctx := context.Background()
+	if _, err := o.ApplyPolicy("o.yaml", fmt.Appendf(nil, `version: 1
+self: {id: %s, org: ORG-O}
+peers: [{id: %s, org: ORG-R, purposes: [research]}]
+egress: [{name: to-relay, effect: permit, to: {peers: [%s]}, kinds: [indicator], tlp: AMBER}]
+`, o.ID(), r.ID(), r.ID())); err != nil {
+		t.Fatal(err)
+	}
+	rPolicy := func(egress string) []byte {
+		return fmt.Appendf(nil, `version: 1
+self: {id: %s, org: ORG-R}
+peers: [{id: %s, org: ORG-O, purposes: [research]}, {id: %s, org: ORG-C, purposes: [research]}]
+ingress: [{name: in, effect: permit, from: all, kinds: [indicator]}]
+%s`, r.ID(), o.ID(), c.ID(), egress)
+	}
+	if _, err := r.ApplyPolicy("r.yaml", rPolicy("egress: [{name: onward, effect: permit, to: all, source: received, kinds: [indicator], tlp: GREEN}]\n")); err != nil {
+		t.Fatal(err)
+	}
+	ind := mkInd(t, "forwarded-revoked.example.net", usage.Green)
+	ind.Policy.Reshare = usage.ReshareCommunity
+	if _, err := o.PublishIndicators(ctx, []intel.Indicator{ind}); err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, c, o, 1)
+	if _, err := r.ApplyPolicy("r2.yaml", rPolicy("")); err != nil {
+		t.Fatal(err)
+	}
+	rev, err := node.RevokeIndicator(o.Store(), ind.ID, "false positive", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.PublishIndicators(ctx, []intel.Indicator{rev}); err != nil {
+		t.Fatal(err)
+	}
+	err = WaitFor(ctx, 30*time.Second, "C to learn of the revocation", func() (bool, error) {
+		raw, err := c.Store().Indicator(node.IndicatorArtifact(ind.ID, o.ID()))
+		if err != nil {
+			return false, err
+		}
+		got, err := intel.DecodeIndicator(raw)
+		return err == nil && got.Revoked, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
