@@ -175,7 +175,8 @@ func (n *Node) accept(ctx context.Context, from peer.ID, e protocol.Envelope) er
 			}
 		}
 	}
-	if use, err = n.acceptCheck(from, &e, use); err != nil {
+	use, auditEntry, err := n.acceptCheck(from, &e, use)
+	if err != nil {
 		return err
 	}
 	a.RetainUntil, a.Usage = use.RetainUntil, usageJSON(use)
@@ -185,6 +186,7 @@ func (n *Node) accept(ctx context.Context, from peer.ID, e protocol.Envelope) er
 	if err != nil {
 		return err
 	}
+	payload.Audit = auditEntry
 	stored, err := n.st.PutArtifactPayload(a, payload)
 	if err != nil {
 		if errors.Is(err, store.ErrNotOriginator) {

@@ -181,17 +181,7 @@ func envelopeArtifact(e *protocol.Envelope, local bool, org string) policy.Artif
 
 // appendEntry links a policy audit entry into the chain.
 func (n *Node) appendEntry(e policy.AuditEntry) error {
-	return n.st.AppendAudit(func(prevBytes []byte) ([]byte, error) {
-		var prev *policy.AuditEntry
-		if prevBytes != nil {
-			p, err := policy.DecodeEntry(prevBytes)
-			if err != nil {
-				return nil, fmt.Errorf("audit chain: last entry: %w", err)
-			}
-			prev = &p
-		}
-		return policy.EncodeEntry(policy.Chain(prev, e)), nil
-	})
+	return n.st.AppendAudit(entryChain(e))
 }
 
 // SetPolicy puts a new sharing policy in force (nil: the default) and
@@ -215,16 +205,20 @@ func (n *Node) SetPolicy(p *policy.Policy) error {
 // member, kept under usage policy use, records the decision in the audit
 // chain, and returns the usage policy to store it with: use, narrowed by the
 // matching ingress rules (a shorter retention, a narrower reshare). Without a
-// policy everything verified is accepted as it is.
-func (n *Node) acceptCheck(from peer.ID, e *protocol.Envelope, use usage.Policy) (usage.Policy, error) {
+// policy everything verified is accepted as it is. A refusal is recorded at
+// once; an acceptance is returned as the chaining function of its audit
+// entry, to be appended in the transaction that stores the artifact (one
+// durable write per artifact, and no acceptance recorded for an artifact
+// that was not stored).
+func (n *Node) acceptCheck(from peer.ID, e *protocol.Envelope, use usage.Policy) (usage.Policy, func([]byte) ([]byte, error), error) {
 	d, ok := n.dec.(*decider)
 	var pol *policy.Policy
 	if ok {
 		pol = d.pol.Load()
 	}
 	if pol == nil {
-		return use, n.audit(auditRecord{Kind: policy.AuditIngress, Artifact: policy.ArtifactRef(e.Kind, e.ArtifactID), Version: e.Version,
-			Peer: from.String(), Rule: "default", Decision: policy.DecisionAllow, Reason: "no sharing policy: every verified artifact from a member is accepted"})
+		return use, recordChain(n.now(), n.policyVersion(), auditRecord{Kind: policy.AuditIngress, Artifact: policy.ArtifactRef(e.Kind, e.ArtifactID), Version: e.Version,
+			Peer: from.String(), Rule: "default", Decision: policy.DecisionAllow, Reason: "no sharing policy: every verified artifact from a member is accepted"}), nil
 	}
 	// A forwarded artifact travels in the groups of its originator.
 	a := n.receivedArtifact(pol, e, use, e.Publisher)
@@ -233,13 +227,14 @@ func (n *Node) acceptCheck(from peer.ID, e *protocol.Envelope, use usage.Policy)
 		pp = m
 	}
 	dec := pol.Accept(pp, a)
-	if err := n.appendEntry(pol.Entry(policy.Ingress, n.now(), pp, a, dec)); err != nil {
-		return use, err
-	}
+	entry := pol.Entry(policy.Ingress, n.now(), pp, a, dec)
 	if !dec.Allow {
-		return use, fmt.Errorf("%w: ingress policy %s: %s", ErrPolicyRejected, dec.Rule, dec.Reason)
+		if err := n.appendEntry(entry); err != nil {
+			return use, nil, err
+		}
+		return use, nil, fmt.Errorf("%w: ingress policy %s: %s", ErrPolicyRejected, dec.Rule, dec.Reason)
 	}
-	return dec.Usage.Seal(e.Created), nil
+	return dec.Usage.Seal(e.Created), entryChain(entry), nil
 }
 
 // reofferWidened publishes again, as a new version with the same content,

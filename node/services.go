@@ -38,11 +38,25 @@ func (n *Node) audit(r auditRecord) error {
 }
 
 func appendAudit(st *store.Store, now time.Time, policyVersion string, r auditRecord) error {
+	return st.AppendAudit(recordChain(now, policyVersion, r))
+}
+
+// recordChain is the chaining function of an audit record: it links the
+// record to the last entry of the chain (store.AppendAudit).
+func recordChain(now time.Time, policyVersion string, r auditRecord) func([]byte) ([]byte, error) {
 	reason := r.Reason
 	if r.Count > 0 {
 		reason = fmt.Sprintf("%d artifacts %s", r.Count, reason)
 	}
-	return st.AppendAudit(func(prevBytes []byte) ([]byte, error) {
+	return entryChain(policy.AuditEntry{
+		Time: now.UTC(), Kind: r.Kind, Artifact: r.Artifact, Version: r.Version, Peer: r.Peer,
+		Rule: r.Rule, PolicyVersion: policyVersion, Decision: r.Decision, Reason: reason,
+	})
+}
+
+// entryChain is the chaining function of an audit entry.
+func entryChain(e policy.AuditEntry) func([]byte) ([]byte, error) {
+	return func(prevBytes []byte) ([]byte, error) {
 		var prev *policy.AuditEntry
 		if prevBytes != nil {
 			p, err := policy.DecodeEntry(prevBytes)
@@ -51,12 +65,8 @@ func appendAudit(st *store.Store, now time.Time, policyVersion string, r auditRe
 			}
 			prev = &p
 		}
-		e := policy.Chain(prev, policy.AuditEntry{
-			Time: now.UTC(), Kind: r.Kind, Artifact: r.Artifact, Version: r.Version, Peer: r.Peer,
-			Rule: r.Rule, PolicyVersion: policyVersion, Decision: r.Decision, Reason: reason,
-		})
-		return policy.EncodeEntry(e), nil
-	})
+		return policy.EncodeEntry(policy.Chain(prev, e)), nil
+	}
 }
 
 // RecordKeyEvent appends a key operation done outside the node (init,

@@ -121,6 +121,9 @@ func (s *Store) PutArtifact(a Artifact) (stored bool, err error) {
 type Payload struct {
 	Indicators, Sightings map[string][]byte
 	Dataset               *Dataset
+	// Audit, when set, chains an entry to the audit log (as AppendAudit)
+	// in the same transaction, once the artifact is stored.
+	Audit func(prev []byte) ([]byte, error)
 }
 
 // PutArtifactPayload is PutArtifact that also stores the artifact's payload,
@@ -164,8 +167,13 @@ func (s *Store) PutArtifactPayload(a Artifact, p Payload) (stored bool, err erro
 		if dsv != nil {
 			ds := tx.Bucket(bucketDatasets)
 			if ds.Get([]byte(p.Dataset.ID)) == nil {
-				return ds.Put([]byte(p.Dataset.ID), dsv)
+				if err := ds.Put([]byte(p.Dataset.ID), dsv); err != nil {
+					return err
+				}
 			}
+		}
+		if p.Audit != nil {
+			return appendAudit(tx, p.Audit)
 		}
 		return nil
 	})

@@ -403,19 +403,21 @@ func (s *Store) forEachBlob(bucket []byte, fn func(string, []byte) error) error 
 // receives the encoding of the last entry (nil for the first) and returns the
 // encoding of the new one, linked to it.
 func (s *Store) AppendAudit(chain func(prev []byte) ([]byte, error)) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketAudit)
-		k, prev := b.Cursor().Last()
-		var seq uint64
-		if k != nil {
-			seq = binary.BigEndian.Uint64(k)
-		}
-		v, err := chain(prev)
-		if err != nil {
-			return err
-		}
-		return b.Put(binary.BigEndian.AppendUint64(nil, seq+1), v)
-	})
+	return s.db.Update(func(tx *bolt.Tx) error { return appendAudit(tx, chain) })
+}
+
+func appendAudit(tx *bolt.Tx, chain func(prev []byte) ([]byte, error)) error {
+	b := tx.Bucket(bucketAudit)
+	k, prev := b.Cursor().Last()
+	var seq uint64
+	if k != nil {
+		seq = binary.BigEndian.Uint64(k)
+	}
+	v, err := chain(prev)
+	if err != nil {
+		return err
+	}
+	return b.Put(binary.BigEndian.AppendUint64(nil, seq+1), v)
 }
 
 // ForEachAudit calls fn for every audit entry in order.
