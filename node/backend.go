@@ -69,13 +69,17 @@ func (b *backend) Chunk(_ context.Context, requester peer.ID, hash string) ([]by
 
 func (b *backend) Delivered(p peer.ID, envs []protocol.Envelope, _ protocol.Receipt) error {
 	now := b.now()
-	for _, e := range envs {
-		if err := b.st.PutDelivery(e.ArtifactID, e.Version, string(p), now); err != nil {
-			return err
-		}
-		b.stats.sent.Add(1)
+	acked := make([]store.Acked, len(envs))
+	for i, e := range envs {
+		acked[i] = store.Acked{Artifact: e.ArtifactID, Version: e.Version}
 	}
-	return b.node().audit(auditRecord{Kind: "delivery", Peer: p.String(), Count: len(envs)})
+	n := b.node()
+	err := b.st.PutDeliveries(acked, string(p), now, recordChain(now, n.policyVersion(), auditRecord{Kind: "delivery", Peer: p.String(), Count: len(envs)}))
+	if err != nil {
+		return err
+	}
+	b.stats.sent.Add(uint64(len(envs)))
+	return nil
 }
 
 func (b *backend) Accept(ctx context.Context, from peer.ID, e protocol.Envelope) error {

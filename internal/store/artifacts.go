@@ -392,12 +392,37 @@ func (s *Store) SetCursor(publisher string, seq uint64) error {
 
 // PutDelivery records that peer acknowledged version of an artifact.
 func (s *Store) PutDelivery(artifactID string, version uint64, peer string, at time.Time) error {
-	v, err := proto.Marshal(&pb.Delivery{Peer: []byte(peer), ArtifactId: artifactID, Version: version, UnixNano: unixNano(at)})
-	if err != nil {
-		return err
+	return s.PutDeliveries([]Acked{{Artifact: artifactID, Version: version}}, peer, at, nil)
+}
+
+// Acked names one acknowledged artifact version.
+type Acked struct {
+	Artifact string
+	Version  uint64
+}
+
+// PutDeliveries records in one transaction that peer acknowledged the
+// artifact versions acked, and chains audit (when set) to the audit log.
+func (s *Store) PutDeliveries(acked []Acked, peer string, at time.Time, audit func(prev []byte) ([]byte, error)) error {
+	vals := make([][]byte, len(acked))
+	for i, a := range acked {
+		v, err := proto.Marshal(&pb.Delivery{Peer: []byte(peer), ArtifactId: a.Artifact, Version: a.Version, UnixNano: unixNano(at)})
+		if err != nil {
+			return err
+		}
+		vals[i] = v
 	}
 	return s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketDeliveries).Put(deliveryKey(artifactID, peer), v)
+		b := tx.Bucket(bucketDeliveries)
+		for i, a := range acked {
+			if err := b.Put(deliveryKey(a.Artifact, peer), vals[i]); err != nil {
+				return err
+			}
+		}
+		if audit != nil {
+			return appendAudit(tx, audit)
+		}
+		return nil
 	})
 }
 
