@@ -177,7 +177,7 @@ func TestAdminAPIAndMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v:\n%s", err, mt)
 	}
-	for _, want := range []string{`flowfed_peers{state="connected"} 1`, "flowfed_head_seq 5", `flowfed_artifacts_rejected_total{reason="bad_signature"} 0`} {
+	for _, want := range []string{`flowfed_peers{state="connected"} 1`, "flowfed_head_seq 5", `flowfed_artifacts_rejected_total{reason="bad_signature"} 0`, "flowfed_artifacts_withheld_total "} {
 		if !strings.Contains(mt, want) {
 			t.Errorf("metrics lack %q:\n%s", want, mt)
 		}
