@@ -703,6 +703,10 @@ func (n *Node) apiIngest(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, err)
 		return
 	}
+	if len(req.Files) == 0 {
+		writeErr(w, http.StatusBadRequest, errors.New("no capture files given"))
+		return
+	}
 	res, keyID, err := n.ingest(r.Context(), req.Files)
 	if err != nil {
 		writeErr(w, http.StatusInternalServerError, err)

@@ -66,13 +66,12 @@ func runIngest(ctx context.Context, e *env, args []string) error {
 		if *cfgFile != "" || isFlagSet(fl, "mode") {
 			return usagef("--mode and --flow-config apply when no node runs; the running node ingests with its config (pseudo_mode)")
 		}
-		var files []string
-		for _, f := range files {
-			abs, _ := filepath.Abs(f)
-			files = append(files, abs)
+		abs := make([]string, len(files))
+		for i, f := range files {
+			abs[i], _ = filepath.Abs(f)
 		}
 		var resp node.IngestResponse
-		resp, err = client.Ingest(ctx, files)
+		resp, err = client.Ingest(ctx, abs)
 		results = resp.Results
 		keyID, _ = keyvault.ParseKeyID(resp.KeyID)
 	} else {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowfed/flowfed/internal/testutil"
 	"github.com/flowfed/flowfed/node"
 	"github.com/flowfed/flowfed/share/intel"
 	"github.com/flowfed/flowfed/share/usage"
@@ -181,5 +182,27 @@ func TestPeersAddSaysUpdated(t *testing.T) {
 	}
 	if code, _, errs := cc.run("", "peers", "add", "--org", a.Org, a.ID().String()); code == 0 || !strings.Contains(errs, "own peer ID") {
 		t.Fatalf("adding itself: exit %d, %s", code, errs)
+	}
+}
+
+// TestIngestThroughRunningNode: with the node running, ingest of a file and
+// of a directory goes through it and says what it stored.
+func TestIngestThroughRunningNode(t *testing.T) {
+	net := testnet.New(t, 1)
+	a := net.Nodes[0]
+	cc := newCLI(t)
+	cc.dir = a.Dir
+	dir := t.TempDir()
+	testutil.WriteSynthCapture(t, filepath.Join(dir, "a.pcap"), 41)
+	testutil.WriteSynthCapture(t, filepath.Join(dir, "b.pcap"), 42)
+	if out := cc.must("", "ingest", filepath.Join(dir, "a.pcap")); strings.Count(out, "flows stored under") != 1 {
+		t.Fatalf("ingest of a file through the node: %q", out)
+	}
+	out := cc.must("", "ingest", dir)
+	if strings.Count(out, "flows stored under") != 1 || strings.Count(out, "already ingested") != 1 {
+		t.Fatalf("ingest of a directory through the node: %q", out)
+	}
+	if code, _, errs := cc.run("", "ingest", filepath.Join(dir, "missing.pcap")); code == 0 || !strings.Contains(errs, "missing.pcap") {
+		t.Fatalf("ingest of a missing file through the node: exit %d, %s", code, errs)
 	}
 }
