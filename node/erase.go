@@ -151,7 +151,12 @@ func (n *Node) artifactNamed(name string) (store.Artifact, error) {
 	}
 	var found []store.Artifact
 	err = n.st.Artifacts(func(a store.Artifact) error {
-		if strings.HasPrefix(a.ID, name+"@") && (a.Kind == KindIndicator || a.Kind == KindSighting) {
+		switch {
+		case strings.HasPrefix(a.ID, name+"@") && (a.Kind == KindIndicator || a.Kind == KindSighting):
+			found = append(found, a)
+		case a.Kind == KindDataset && strings.HasPrefix(name, "ds-") && datasetIDOf(a) == name:
+			// A received dataset as 'datasets list' names it: the id of
+			// the version this node got.
 			found = append(found, a)
 		}
 		return nil

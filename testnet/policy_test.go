@@ -936,3 +936,24 @@ ingress: [{name: in, effect: permit, from: all, kinds: [indicator]}]
 		t.Fatal(err)
 	}
 }
+
+// TestEraseReceivedDatasetByListedID: a recipient erases a dataset by the
+// id its own 'datasets list' shows (its version's), not only by the
+// artifact id.
+func TestEraseReceivedDatasetByListedID(t *testing.T) {
+	net := New(t, 2)
+	a, b := net.Nodes[0], net.Nodes[1]
+	publishFlows(t, a, "a.pcap", 5, 2000, usage.Policy{TLP: usage.Green, Purposes: []string{"research"}})
+	srcSet(t, b, a) // waits for the chunks
+	ds, err := node.Datasets(b.Store())
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("B holds %d datasets (%v)", len(ds), err)
+	}
+	res, err := b.Erase(context.Background(), node.EraseRequest{Artifact: ds[0].Manifest.ID})
+	if err != nil || len(res.Deleted) != 1 {
+		t.Fatalf("erasing %s: %+v, %v", ds[0].Manifest.ID, res, err)
+	}
+	if ds, _ := node.Datasets(b.Store()); len(ds) != 0 {
+		t.Fatalf("B still holds %d datasets", len(ds))
+	}
+}
