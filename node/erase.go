@@ -251,6 +251,9 @@ type ErasureStatus struct {
 	// Originator is set for another member's erasure notice that this node
 	// forwarded to the peers it had forwarded the artifact to.
 	Originator string `json:"originator,omitempty"`
+	// Recall is set for this node's notice of another member's artifact
+	// that it had forwarded: those it forwarded it to delete their copies.
+	Recall bool `json:"recall,omitempty"`
 	// recipientsOf names the deliveries whose recipients must acknowledge.
 	recipientsOf string
 }
@@ -296,7 +299,14 @@ func EraseStatus(st *store.Store) ([]ErasureStatus, error) {
 		s := &out[i]
 		rec, err := st.Recipients(s.recipientsOf)
 		if s.Originator == "" {
-			rec, err = WhoReceived(st, s.recipientsOf)
+			// Our notice: of our artifact, or a recall of another
+			// member's that we forwarded (delivered under our
+			// forwarding envelope only).
+			var direct []store.Delivery
+			if direct, err = st.Recipients(s.recipientsOf); err == nil {
+				rec, err = WhoReceived(st, s.recipientsOf)
+				s.Recall = len(direct) == 0 && len(rec) > 0
+			}
 		}
 		if err != nil {
 			return nil, err

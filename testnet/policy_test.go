@@ -639,7 +639,7 @@ func TestErasureReachesFormerRecipients(t *testing.T) {
 	}
 	err := WaitFor(ctx, 30*time.Second, "B to delete its copy and acknowledge", func() (bool, error) {
 		ss, err := node.EraseStatus(a.Store())
-		return !holds(t, b, a, ind) && err == nil && len(ss) == 1 && len(ss[0].Outstanding) == 0 && len(ss[0].Acknowledged) == 1, err
+		return !holds(t, b, a, ind) && err == nil && len(ss) == 1 && len(ss[0].Outstanding) == 0 && len(ss[0].Acknowledged) == 1 && !ss[0].Recall, err
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -819,7 +819,7 @@ egress: [{name: onward, effect: permit, to: all, source: received, kinds: [indic
 	err = WaitFor(ctx, 30*time.Second, "C to delete its copy and acknowledge R's recall", func() (bool, error) {
 		ss, err := node.EraseStatus(r.Store())
 		return !holds(t, c, o, ind) && err == nil && len(ss) == 1 && len(ss[0].Recipients) == 1 &&
-			len(ss[0].Outstanding) == 0 && len(ss[0].Acknowledged) == 1, err
+			len(ss[0].Outstanding) == 0 && len(ss[0].Acknowledged) == 1 && ss[0].Recall, err
 	})
 	if err != nil {
 		t.Fatal(err)

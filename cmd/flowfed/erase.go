@@ -72,8 +72,11 @@ func runErase(ctx context.Context, e *env, args []string) error {
 			// A notice of another member's erasure, passed on to those
 			// this node forwarded the artifact to, names its originator.
 			origin := "this node"
-			if s.Originator != "" {
+			switch {
+			case s.Originator != "":
 				origin = s.Originator
+			case s.Recall:
+				origin = "this node (recall of what it forwarded)"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", s.Artifact, origin, s.Sent.Format("2006-01-02 15:04"), len(s.Recipients), len(s.Acknowledged), strings.Join(s.Outstanding, " "))
 		}
