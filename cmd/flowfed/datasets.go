@@ -124,7 +124,7 @@ func runDatasets(ctx context.Context, e *env, args []string) error {
 		if err := client.Publish(ctx, fl.Arg(0)); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "published %s to the members\n", fl.Arg(0))
+		fmt.Fprintf(e.stdout, "published %s; members receive it as the sharing policy allows ('flowfed policy preview --peer P' shows what one gets)\n", fl.Arg(0))
 		return nil
 	case "show":
 		if err := parseFlags(fl, args); err != nil {
@@ -272,7 +272,7 @@ func datasetsBuild(ctx context.Context, e *env, fl *flag.FlagSet, df *dataFlags,
 		fmt.Fprintf(e.stdout, "differential privacy: %s ε=%g charged to %s %s (budget %g)\n", m.DP.Mechanism, m.DP.Epsilon, m.DP.Family, m.DP.Period, m.DP.Budget)
 	}
 	if *publish {
-		fmt.Fprintln(e.stdout, "published to the members")
+		fmt.Fprintln(e.stdout, "published; members receive it as the sharing policy allows ('flowfed policy preview --peer P' shows what one gets)")
 	}
 	return nil
 }

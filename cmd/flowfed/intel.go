@@ -24,7 +24,7 @@ import (
 const intelUsage = `
 Usage:
   flowfed intel add    [--dir D] TYPE VALUE [--tlp T] [--purpose P] [--reshare R] [--confidence N] [--label L]... [--valid-until T] [--publish]
-  flowfed intel import [--dir D] FILE|FEED-DIR [--tlp T] [--purpose P] [--reshare R]
+  flowfed intel import [--dir D] FILE|FEED-DIR [--tlp T] [--purpose P] [--reshare R] [--publish]
   flowfed intel export [--dir D] --format stix|misp|misp-feed|json [--own] OUT
   flowfed intel list   [--dir D]
   flowfed intel show   [--dir D] INDICATOR-OR-SIGHTING-ID...
@@ -76,7 +76,13 @@ func runIntel(ctx context.Context, e *env, args []string) error {
 	fl := newFlagSet(e, "intel "+sub, intelUsage)
 	var df dataFlags
 	df.register(fl, e)
-	tlp := fl.String("tlp", "AMBER", "TLP `label`: CLEAR, GREEN, AMBER, AMBER+STRICT, RED (import: narrows the source's markings; unmarked objects are RED)")
+	tlpDefault, tlpHelp := "AMBER", "TLP `label`: CLEAR, GREEN, AMBER, AMBER+STRICT, RED"
+	if sub == "import" {
+		// The source's markings stand (unmarked objects are RED); --tlp
+		// only narrows them.
+		tlpDefault, tlpHelp = "", "narrow the source's TLP markings to at least `label` (unmarked objects are RED)"
+	}
+	tlp := fl.String("tlp", tlpDefault, tlpHelp)
 	purpose := fl.String("purpose", "detection,research", "comma-separated `purposes`")
 	reshare := fl.String("reshare", "", "how far recipients may pass it on, `scope`: none, group or community (add: default none; import: narrows what the source allows)")
 	confidence := fl.Int("confidence", 0, "confidence 0-100 (default 50)")
@@ -99,12 +105,12 @@ func runIntel(ctx context.Context, e *env, args []string) error {
 	if err := parseFlags(fl, args); err != nil {
 		return err
 	}
-	t, err := usage.ParseTLP(*tlp)
-	if err != nil {
-		return usagef("--tlp %q: not a TLP label; use CLEAR, GREEN, AMBER, AMBER+STRICT or RED", *tlp)
-	}
-	if sub == "import" && !isFlagSet(fl, "tlp") {
-		t = 0 // the source's markings stand; --tlp only narrows them
+	var t usage.TLP
+	var err error
+	if *tlp != "" {
+		if t, err = usage.ParseTLP(*tlp); err != nil {
+			return usagef("--tlp %q: not a TLP label; use CLEAR, GREEN, AMBER, AMBER+STRICT or RED", *tlp)
+		}
 	}
 	req := node.IntelRequest{Op: sub, Usage: usage.Policy{TLP: t, Purposes: strings.Split(*purpose, ",")}, Publish: *publish, Reason: *reason, Reveal: *reveal, OwnOnly: *own}
 	if *reshare != "" {
@@ -320,6 +326,8 @@ func printIntel(e *env, sub string, req node.IntelRequest, resp node.IntelRespon
 		fmt.Fprintf(e.stdout, "%d matching endpoints of %d indicators; one sighting per indicator recorded\n", len(resp.Matches), len(inds))
 	}
 	switch {
+	case resp.Published > 0 && req.Op == "revoke":
+		fmt.Fprintln(e.stdout, "revocation published: it reaches every member that received the indicator, whatever the policy says now")
 	case resp.Published > 0 && resp.Added != nil && resp.Added.Policy.TLP == usage.Red:
 		fmt.Fprintln(e.stdout, "TLP:RED: recorded in the node's log, but sent to no member (RED never leaves automatically)")
 	case resp.Published > 0:

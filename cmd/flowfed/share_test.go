@@ -73,8 +73,7 @@ egress: [{name: onward, effect: permit, to: all, source: received, kinds: [indic
 		t.Fatal(err)
 	}
 	// C lists the kept indicator as O's, forwarded by R.
-	cc := newCLI(t)
-	cc.dir = c.Dir
+	cc := nodeCLI(t, c)
 	if out := cc.must("", "intel", "list"); !strings.Contains(out, shortPeer(o.ID().String())+" via "+shortPeer(r.ID().String())) {
 		t.Errorf("C's intel list does not say who forwarded it:\n%s", out)
 	}
@@ -142,8 +141,7 @@ func TestPolicyDiffBeforeAnyPolicy(t *testing.T) {
 func TestPublishAllLeavesOutDeadIndicators(t *testing.T) {
 	net := testnet.New(t, 2)
 	a, b := net.Nodes[0], net.Nodes[1]
-	cc := newCLI(t)
-	cc.dir = a.Dir
+	cc := nodeCLI(t, a)
 	cc.must("", "intel", "add", "domain", "live.example.net", "--tlp", "GREEN")
 	cc.must("", "intel", "add", "domain", "dead.example.net", "--tlp", "GREEN")
 	var dead string
@@ -175,8 +173,7 @@ func TestPublishAllLeavesOutDeadIndicators(t *testing.T) {
 func TestPeersAddSaysUpdated(t *testing.T) {
 	net := testnet.New(t, 2)
 	a, b := net.Nodes[0], net.Nodes[1]
-	cc := newCLI(t)
-	cc.dir = a.Dir
+	cc := nodeCLI(t, a)
 	if out := cc.must("", "peers", "add", "--org", "ORG-X", b.ID().String()); !strings.Contains(out, "updated (organisation was "+b.Org+")") {
 		t.Fatalf("re-adding B: %s", out)
 	}
@@ -190,8 +187,7 @@ func TestPeersAddSaysUpdated(t *testing.T) {
 func TestIngestThroughRunningNode(t *testing.T) {
 	net := testnet.New(t, 1)
 	a := net.Nodes[0]
-	cc := newCLI(t)
-	cc.dir = a.Dir
+	cc := nodeCLI(t, a)
 	dir := t.TempDir()
 	testutil.WriteSynthCapture(t, filepath.Join(dir, "a.pcap"), 41)
 	testutil.WriteSynthCapture(t, filepath.Join(dir, "b.pcap"), 42)
@@ -205,4 +201,19 @@ func TestIngestThroughRunningNode(t *testing.T) {
 	if code, _, errs := cc.run("", "ingest", filepath.Join(dir, "missing.pcap")); code == 0 || !strings.Contains(errs, "missing.pcap") {
 		t.Fatalf("ingest of a missing file through the node: exit %d, %s", code, errs)
 	}
+}
+
+// nodeCLI returns a CLI on the data directory of a running testnet node,
+// once its admin API answers (it starts with the node's services).
+func nodeCLI(t *testing.T, n *testnet.Node) *cli {
+	t.Helper()
+	c := newCLI(t)
+	c.dir = n.Dir
+	if err := testnet.WaitFor(context.Background(), 30*time.Second, "the admin API", func() (bool, error) {
+		_, err := node.Dial(n.Dir)
+		return err == nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
