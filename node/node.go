@@ -14,6 +14,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
 	ma "github.com/multiformats/go-multiaddr"
@@ -153,9 +154,20 @@ func Open(opts Options) (*Node, error) {
 	}
 	n.svc = protocol.New(h, key, (*backend)(n), protocol.Config{
 		Decider: n.dec, StreamTimeout: time.Duration(opts.Config.StreamTimeout),
-		Federation: opts.Config.Federation, Org: opts.Config.Org, Clock: now,
+		Federation: opts.Config.Federation, Org: opts.Config.Org, Clock: now, Admit: n.admit,
 	})
 	return n, nil
+}
+
+// admit checks a member's handshake against its listing: the organisation
+// it signs must be the one it is listed with.
+func (n *Node) admit(info protocol.PeerInfo) error {
+	if m, ok := n.Member(info.Peer); ok && m.Org != "" && info.Org != "" && info.Org != m.Org {
+		err := fmt.Errorf("handshake from %s: it says it is %q, but it is listed as a member of %q: %w (%w)", info.Peer, info.Org, m.Org, protocol.ErrNotMember, errOrgMismatch)
+		n.unreachable(info.Peer, err)
+		return err
+	}
+	return nil
 }
 
 // readPSK reads a private-network key: 64 hex digits (32 bytes).
@@ -248,9 +260,19 @@ func (n *Node) AddPeer(p store.Peer) error {
 		return fmt.Errorf("adding peer: %w", err)
 	}
 	n.mu.Lock()
+	old, had := n.members[peer.ID(p.ID)]
 	n.members[peer.ID(p.ID)] = p
 	n.mu.Unlock()
 	n.learnAddrs(p)
+	// A member listed anew is confirmed anew: its connection is closed, and
+	// the next pull checks its handshake against the new listing.
+	if had && old.Org != p.Org && n.host != nil && n.host.Network().Connectedness(peer.ID(p.ID)) == network.Connected {
+		n.unreached.Delete(peer.ID(p.ID))
+		if err := n.host.Network().ClosePeer(peer.ID(p.ID)); err != nil {
+			return fmt.Errorf("reconnecting %s: %w", peer.ID(p.ID), err)
+		}
+		n.schedulePull(peer.ID(p.ID))
+	}
 	return nil
 }
 
@@ -299,8 +321,16 @@ func (n *Node) unreachable(p peer.ID, err error) {
 		n.log.Debug("member unreachable", "peer", p.String(), "err", err)
 		return
 	}
-	n.log.Warn("member unreachable (logged again once it was reachable); check that it runs at the address listed and lists this node as a member", "peer", p.String(), "self", n.id.String(), "err", err)
+	if errors.Is(err, errOrgMismatch) {
+		n.log.Warn("member refused: its signed handshake names another organisation than it is listed with; correct 'flowfed peers add --org' here or its config there", "peer", p.String(), "err", err)
+		return
+	}
+	n.log.Warn("member unreachable; check that it runs at the address listed and lists this node as a member (logged once until it is reached)", "peer", p.String(), "self", n.id.String(), "err", err)
 }
+
+// errOrgMismatch marks a handshake whose organisation differs from the
+// member's listing.
+var errOrgMismatch = errors.New("organisation mismatch")
 
 // Connect dials a member and confirms membership both ways with the signed
 // handshake (a refused dial can look successful to the dialer).
@@ -322,7 +352,7 @@ func (n *Node) Connect(ctx context.Context, id peer.ID) error {
 	// one the member was listed with.
 	if m, ok := n.Member(id); ok && m.Org != "" && info.Org != "" && info.Org != m.Org {
 		n.host.Network().ClosePeer(id)
-		return fmt.Errorf("handshake with %s: it says it is %q, but it is listed as a member of %q: %w", id, info.Org, m.Org, protocol.ErrNotMember)
+		return fmt.Errorf("handshake with %s: it says it is %q, but it is listed as a member of %q: %w (%w)", id, info.Org, m.Org, protocol.ErrNotMember, errOrgMismatch)
 	}
 	return nil
 }
@@ -420,7 +450,7 @@ func (n *Node) pull(ctx context.Context, p peer.ID) {
 	if !n.IsMember(p) {
 		return
 	}
-	if n.host.Network().Connectedness(p) != 1 /* network.Connected */ {
+	if n.host.Network().Connectedness(p) != network.Connected {
 		if err := n.Connect(ctx, p); err != nil {
 			if ctx.Err() == nil {
 				n.unreachable(p, err)

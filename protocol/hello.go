@@ -20,6 +20,9 @@ const (
 	// refusalFederation is the refusal sent to a peer of another federation.
 	refusalFederation = "federation mismatch"
 	refusalClock      = "clock skew"
+	// refusalListing is the refusal sent to a member whose handshake
+	// contradicts how it is listed (its organisation).
+	refusalListing = "listed otherwise"
 )
 
 // helloMsg is a decoded Hello message.
@@ -171,7 +174,7 @@ func (s *Service) helloOnce(ctx context.Context, p peer.ID) (_ PeerInfo, err err
 	}
 	switch theirs.Refusal {
 	case "":
-	case refusalFederation:
+	case refusalFederation, refusalListing:
 		return PeerInfo{}, fmt.Errorf("peer refused: %s: %w", theirs.Refusal, ErrNotMember)
 	default:
 		return PeerInfo{}, fmt.Errorf("peer refused: %q: %w", theirs.Refusal, ErrRefused)
@@ -226,6 +229,11 @@ func (s *Service) serveHello(_ context.Context, st *stream, remote peer.ID) erro
 		s.reject(ReasonNotMember)
 	case skewed(theirs.Time, now):
 		refusal = refusalClock
+	case s.cfg.Admit != nil && s.cfg.Admit(PeerInfo{Peer: remote, Org: theirs.Org, Federation: theirs.Federation, Time: theirs.Time}) != nil:
+		// Refusing on what the peer claims, before it is signed, gives
+		// it nothing: a claim that matches its listing is verified below.
+		refusal = refusalListing
+		s.reject(ReasonNotMember)
 	}
 	if refusal != "" {
 		if err := st.write("hello refusal", helloToWire(&helloMsg{Refusal: refusal})); err != nil {

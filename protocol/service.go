@@ -110,6 +110,9 @@ type Config struct {
 	Federation string
 	// Org is this node's organisation, sent in the handshake.
 	Org string
+	// Admit, when set, checks what a verified handshake from a peer says
+	// (its organisation); an error refuses the handshake.
+	Admit func(PeerInfo) error
 }
 
 // PeerInfo is what a handshake established about a peer.

@@ -3,6 +3,7 @@ package testnet
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/flowfed/flowfed/internal/store"
 	"github.com/flowfed/flowfed/node"
+	"github.com/flowfed/flowfed/protocol"
 	"github.com/flowfed/flowfed/share/dataset"
 	"github.com/flowfed/flowfed/share/intel"
 	"github.com/flowfed/flowfed/share/usage"
@@ -318,5 +320,30 @@ func TestOneSidedMembershipIsLogged(t *testing.T) {
 	}
 	if strings.Count(out, "member unreachable") != 1 {
 		t.Errorf("B's log of the unreachable member (want it once):\n%s", out)
+	}
+}
+
+// TestRelistedOrgIsCheckedAtOnce: listing a connected member under another
+// organisation closes its connection; handshakes both ways fail from then
+// on and the log names the mismatch.
+func TestRelistedOrgIsCheckedAtOnce(t *testing.T) {
+	var logs lockedBuffer
+	net := New(t, 2, func(o *Options) { o.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
+	a, b := net.Nodes[0], net.Nodes[1]
+	if err := a.AddPeer(store.Peer{ID: string(b.ID()), Org: "ORG-Z", Addrs: b.listenAddrs()}); err != nil {
+		t.Fatal(err)
+	}
+	err := WaitFor(context.Background(), 30*time.Second, "A to log the mismatch", func() (bool, error) {
+		return strings.Contains(logs.String(), "names another organisation than it is listed with"), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Connect(context.Background(), b.ID()); !errors.Is(err, protocol.ErrNotMember) {
+		t.Fatalf("A connects to B listed under another organisation: %v", err)
+	}
+	// B's handshakes with A are refused too.
+	if err := b.Connect(context.Background(), a.ID()); err == nil {
+		t.Fatal("A admits B's handshake, which contradicts B's listing there")
 	}
 }
