@@ -203,8 +203,11 @@ type IntelEntry struct {
 	Publisher string // peer ID of the member that published it; empty for ours
 	// Via is the peer ID of the member that forwarded it, when it did not
 	// come from its publisher directly.
-	Via       string `json:",omitempty"`
-	Indicator intel.Indicator
+	Via string `json:",omitempty"`
+	// PublisherOrg and ViaOrg are their organisations as listed here.
+	PublisherOrg string `json:",omitempty"`
+	ViaOrg       string `json:",omitempty"`
+	Indicator    intel.Indicator
 }
 
 // Indicators lists the stored indicators: ours and received.
@@ -225,12 +228,20 @@ func Indicators(st *store.Store) ([]IntelEntry, error) {
 	if err != nil {
 		return out, err
 	}
+	orgs := map[string]string{}
+	if members, err := st.Peers(); err == nil {
+		for _, m := range members {
+			orgs[peer.ID(m.ID).String()] = m.Org
+		}
+	}
 	for i := range out {
 		if out[i].Publisher == "" {
 			continue
 		}
+		out[i].PublisherOrg = orgs[out[i].Publisher]
 		if a, err := st.Artifact(out[i].Key); err == nil && a.From != "" && a.From != a.Publisher {
 			out[i].Via = peer.ID(a.From).String()
+			out[i].ViaOrg = orgs[out[i].Via]
 		}
 	}
 	return out, nil

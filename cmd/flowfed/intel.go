@@ -229,7 +229,7 @@ func printIntel(e *env, sub string, req node.IntelRequest, resp node.IntelRespon
 			fmt.Fprintf(e.stdout, "kept with them: %d MISP events, %d organisations, %d sharing groups\n", s.Events, s.Identities, s.SharingGroups)
 		}
 		if s.Indicators+s.Updated+s.Linked+s.Unchanged+s.Sightings+len(resp.Problems) == 0 {
-			fmt.Fprintln(e.stdout, "the file holds no indicators or sightings")
+			fmt.Fprintf(e.stdout, "%s holds no indicators or sightings flowfed models (attributes such as links and comments are kept with their event)\n", filepath.Base(req.Path))
 		}
 		for _, p := range resp.Problems {
 			fmt.Fprintf(e.stdout, "not imported: %s\n", p)
@@ -259,10 +259,10 @@ func printIntel(e *env, sub string, req node.IntelRequest, resp node.IntelRespon
 			}
 			from := "here"
 			if x.Publisher != "" {
-				from = shortPeer(x.Publisher)
+				from = orDash(x.PublisherOrg, shortPeer(x.Publisher))
 			}
 			if x.Via != "" {
-				from += " via " + shortPeer(x.Via)
+				from += " via " + orDash(x.ViaOrg, shortPeer(x.Via))
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%.0f\t%s\t%s\t%s\n", in.ID, in.Type, in.Value, in.Policy.TLP, in.Confidence, in.Score(now), orDash(in.OriginName, in.Origin), from, state)
 		}
@@ -274,10 +274,10 @@ func printIntel(e *env, sub string, req node.IntelRequest, resp node.IntelRespon
 		for _, x := range resp.Indicators {
 			from := "here"
 			if x.Publisher != "" {
-				from = x.Publisher
+				from = withOrg(x.Publisher, x.PublisherOrg)
 			}
 			if x.Via != "" {
-				from += ", forwarded by " + x.Via
+				from += ", forwarded by " + withOrg(x.Via, x.ViaOrg)
 			}
 			var pretty bytes.Buffer
 			if err := json.Indent(&pretty, x.Indicator.Encode(), "", "  "); err != nil {
@@ -349,4 +349,12 @@ func orDash(ss ...string) string {
 		}
 	}
 	return "-"
+}
+
+// withOrg names a peer with its organisation when it is known.
+func withOrg(id, org string) string {
+	if org == "" {
+		return id
+	}
+	return org + " (" + id + ")"
 }
