@@ -855,24 +855,7 @@ func TestRevocationReachesFormerRecipients(t *testing.T) {
 	if _, err := a.ApplyPolicy("a.yaml", fmt.Appendf(nil, "version: 1\nself: {id: %s, org: ORG-A}\npeers: [{id: %s, org: ORG-B, purposes: [research]}]\n", a.ID(), b.ID())); err != nil {
 		t.Fatal(err)
 	}
-	rev, err := node.RevokeIndicator(a.Store(), ind.ID, "false positive", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.PublishIndicators(ctx, []intel.Indicator{rev}); err != nil {
-		t.Fatal(err)
-	}
-	err = WaitFor(ctx, 30*time.Second, "B to learn of the revocation", func() (bool, error) {
-		raw, err := b.Store().Indicator(node.IndicatorArtifact(ind.ID, a.ID()))
-		if err != nil {
-			return false, err
-		}
-		got, err := intel.DecodeIndicator(raw)
-		return err == nil && got.Revoked, err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	revokeAndWait(t, a, ind, b)
 	// A new indicator is still refused to B.
 	other := mkInd(t, "other.example.net", usage.Green)
 	if _, err := a.PublishIndicators(ctx, []intel.Indicator{other}); err != nil {
@@ -917,15 +900,22 @@ ingress: [{name: in, effect: permit, from: all, kinds: [indicator]}]
 	if _, err := r.ApplyPolicy("r2.yaml", rPolicy("")); err != nil {
 		t.Fatal(err)
 	}
-	rev, err := node.RevokeIndicator(o.Store(), ind.ID, "false positive", time.Now())
+	revokeAndWait(t, o, ind, c)
+}
+
+// revokeAndWait revokes publisher's indicator ind, publishes the
+// revocation and waits until n holds the revoked version.
+func revokeAndWait(t *testing.T, publisher *Node, ind intel.Indicator, n *Node) {
+	t.Helper()
+	rev, err := node.RevokeIndicator(publisher.Store(), ind.ID, "false positive", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := o.PublishIndicators(ctx, []intel.Indicator{rev}); err != nil {
+	if _, err := publisher.PublishIndicators(context.Background(), []intel.Indicator{rev}); err != nil {
 		t.Fatal(err)
 	}
-	err = WaitFor(ctx, 30*time.Second, "C to learn of the revocation", func() (bool, error) {
-		raw, err := c.Store().Indicator(node.IndicatorArtifact(ind.ID, o.ID()))
+	err = WaitFor(context.Background(), 30*time.Second, n.Org+" to learn of the revocation", func() (bool, error) {
+		raw, err := n.Store().Indicator(node.IndicatorArtifact(ind.ID, publisher.ID()))
 		if err != nil {
 			return false, err
 		}
