@@ -584,16 +584,8 @@ func onlyRecords(t *testing.T, n *Node) []dataset.Record {
 // (R had no policy yet, or stopped in between) is offered onward once a
 // policy that allows it is in force.
 func TestForwardingAfterTheFact(t *testing.T) {
-	net := New(t, 3, func(o *Options) { o.Orgs = []string{"ORG-O", "ORG-R", "ORG-C"} })
-	o, r, c := net.Nodes[0], net.Nodes[1], net.Nodes[2]
+	o, r, c := relayNet(t)
 	ctx := context.Background()
-	if _, err := o.ApplyPolicy("o.yaml", fmt.Appendf(nil, `version: 1
-self: {id: %s, org: ORG-O}
-peers: [{id: %s, org: ORG-R, purposes: [research]}]
-egress: [{name: to-relay, effect: permit, to: {peers: [%s]}, kinds: [indicator], tlp: AMBER}]
-`, o.ID(), r.ID(), r.ID())); err != nil {
-		t.Fatal(err)
-	}
 	ind := mkInd(t, "late.example.net", usage.Green)
 	ind.Policy.Reshare = usage.ReshareCommunity
 	if _, err := o.PublishIndicators(ctx, []intel.Indicator{ind}); err != nil {
@@ -621,18 +613,8 @@ egress: [{name: onward, effect: permit, to: all, source: received, kinds: [indic
 // TestErasureReachesFormerRecipients: a peer that got an artifact gets its
 // erasure notice even after the policy stopped sharing with it.
 func TestErasureReachesFormerRecipients(t *testing.T) {
-	net := New(t, 2, func(o *Options) { o.Orgs = []string{"ORG-A", "ORG-B"} })
-	a, b := net.Nodes[0], net.Nodes[1]
+	a, b, ind := sharedThenCutOff(t, "former.example.net")
 	ctx := context.Background()
-	ind := mkInd(t, "former.example.net", usage.Green)
-	if _, err := a.PublishIndicators(ctx, []intel.Indicator{ind}); err != nil {
-		t.Fatal(err)
-	}
-	waitCount(t, b, a, 1)
-	// Now A shares nothing with B.
-	if _, err := a.ApplyPolicy("a.yaml", fmt.Appendf(nil, "version: 1\nself: {id: %s, org: ORG-A}\npeers: [{id: %s, org: ORG-B, purposes: [research]}]\n", a.ID(), b.ID())); err != nil {
-		t.Fatal(err)
-	}
 	aid := node.IndicatorArtifact(ind.ID, a.ID())
 	if _, err := a.Erase(ctx, node.EraseRequest{Artifact: aid}); err != nil {
 		t.Fatal(err)
@@ -724,16 +706,8 @@ func TestWidenedPolicyAppliedOffline(t *testing.T) {
 // TestRefusedForwardReoffered: what a forwarder refused to pass on under
 // one policy goes on once a new policy allows it.
 func TestRefusedForwardReoffered(t *testing.T) {
-	net := New(t, 3, func(o *Options) { o.Orgs = []string{"ORG-O", "ORG-R", "ORG-C"} })
-	o, r, c := net.Nodes[0], net.Nodes[1], net.Nodes[2]
+	o, r, c := relayNet(t)
 	ctx := context.Background()
-	if _, err := o.ApplyPolicy("o.yaml", fmt.Appendf(nil, `version: 1
-self: {id: %s, org: ORG-O}
-peers: [{id: %s, org: ORG-R, purposes: [research]}]
-egress: [{name: to-relay, effect: permit, to: {peers: [%s]}, kinds: [indicator], tlp: AMBER}]
-`, o.ID(), r.ID(), r.ID())); err != nil {
-		t.Fatal(err)
-	}
 	rsrc := func(minimise string) []byte {
 		return fmt.Appendf(nil, `version: 1
 self: {id: %s, org: ORG-R}
@@ -844,17 +818,8 @@ egress: [{name: onward, effect: permit, to: all, source: received, kinds: [indic
 // TestRevocationReachesFormerRecipients: a peer that got an indicator gets
 // its revocation even after the policy stopped sharing indicators with it.
 func TestRevocationReachesFormerRecipients(t *testing.T) {
-	net := New(t, 2, func(o *Options) { o.Orgs = []string{"ORG-A", "ORG-B"} })
-	a, b := net.Nodes[0], net.Nodes[1]
+	a, b, ind := sharedThenCutOff(t, "revoked.example.net")
 	ctx := context.Background()
-	ind := mkInd(t, "revoked.example.net", usage.Green)
-	if _, err := a.PublishIndicators(ctx, []intel.Indicator{ind}); err != nil {
-		t.Fatal(err)
-	}
-	waitCount(t, b, a, 1)
-	if _, err := a.ApplyPolicy("a.yaml", fmt.Appendf(nil, "version: 1\nself: {id: %s, org: ORG-A}\npeers: [{id: %s, org: ORG-B, purposes: [research]}]\n", a.ID(), b.ID())); err != nil {
-		t.Fatal(err)
-	}
 	revokeAndWait(t, a, ind, b)
 	// A new indicator is still refused to B.
 	other := mkInd(t, "other.example.net", usage.Green)
@@ -871,16 +836,8 @@ func TestRevocationReachesFormerRecipients(t *testing.T) {
 // forwarded to C; R's policy no longer forwards anything to C, but the
 // revocation reaches C through R.
 func TestRevocationReachesForwardedCopies(t *testing.T) {
-	net := New(t, 3, func(o *Options) { o.Orgs = []string{"ORG-O", "ORG-R", "ORG-C"} })
-	o, r, c := net.Nodes[0], net.Nodes[1], net.Nodes[2]
+	o, r, c := relayNet(t)
 	ctx := context.Background()
-	if _, err := o.ApplyPolicy("o.yaml", fmt.Appendf(nil, `version: 1
-self: {id: %s, org: ORG-O}
-peers: [{id: %s, org: ORG-R, purposes: [research]}]
-egress: [{name: to-relay, effect: permit, to: {peers: [%s]}, kinds: [indicator], tlp: AMBER}]
-`, o.ID(), r.ID(), r.ID())); err != nil {
-		t.Fatal(err)
-	}
 	rPolicy := func(egress string) []byte {
 		return fmt.Appendf(nil, `version: 1
 self: {id: %s, org: ORG-R}
@@ -946,4 +903,37 @@ func TestEraseReceivedDatasetByListedID(t *testing.T) {
 	if ds, _ := node.Datasets(b.Store()); len(ds) != 0 {
 		t.Fatalf("B still holds %d datasets", len(ds))
 	}
+}
+
+// sharedThenCutOff starts A and B, has A share a GREEN indicator of value
+// with B, then puts in force on A a policy that shares nothing with B.
+func sharedThenCutOff(t *testing.T, value string) (a, b *Node, ind intel.Indicator) {
+	t.Helper()
+	net := New(t, 2, func(o *Options) { o.Orgs = []string{"ORG-A", "ORG-B"} })
+	a, b = net.Nodes[0], net.Nodes[1]
+	ind = mkInd(t, value, usage.Green)
+	if _, err := a.PublishIndicators(context.Background(), []intel.Indicator{ind}); err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, b, a, 1)
+	if _, err := a.ApplyPolicy("a.yaml", fmt.Appendf(nil, "version: 1\nself: {id: %s, org: ORG-A}\npeers: [{id: %s, org: ORG-B, purposes: [research]}]\n", a.ID(), b.ID())); err != nil {
+		t.Fatal(err)
+	}
+	return a, b, ind
+}
+
+// relayNet starts O, R and C, with a policy on O that shares indicators
+// (up to AMBER) with R only.
+func relayNet(t *testing.T) (o, r, c *Node) {
+	t.Helper()
+	net := New(t, 3, func(o *Options) { o.Orgs = []string{"ORG-O", "ORG-R", "ORG-C"} })
+	o, r, c = net.Nodes[0], net.Nodes[1], net.Nodes[2]
+	if _, err := o.ApplyPolicy("o.yaml", fmt.Appendf(nil, `version: 1
+self: {id: %s, org: ORG-O}
+peers: [{id: %s, org: ORG-R, purposes: [research]}]
+egress: [{name: to-relay, effect: permit, to: {peers: [%s]}, kinds: [indicator], tlp: AMBER}]
+`, o.ID(), r.ID(), r.ID())); err != nil {
+		t.Fatal(err)
+	}
+	return o, r, c
 }
