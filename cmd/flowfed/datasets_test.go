@@ -62,9 +62,14 @@ func TestDatasetsModelPolicyAudit(t *testing.T) {
 		t.Fatalf("budget: exit %d %s", code, errs)
 	}
 
-	out = c.must("", "model", "train", "--dataset", id, "--epochs", "5", "--arch", "logreg", "--test-fraction", "0.5")
+	modelPath := filepath.Join(dir, "m.model")
+	out = c.must("", "model", "train", "--dataset", id, "--epochs", "5", "--arch", "logreg", "--test-fraction", "0.5", "--out", modelPath)
 	if !strings.Contains(out, "macro-F1") || !strings.Contains(out, "majority") {
 		t.Fatalf("model train: %s", out)
+	}
+	// Scoring on the training data says that it overstates the model.
+	if out := c.must("", "model", "eval", "--model", modelPath, "--dataset", id); !strings.Contains(out, "were used to train this model") {
+		t.Fatalf("model eval on the training dataset: %s", out)
 	}
 
 	out = c.must("", "policy", "check", "../../policy/testdata/example.yaml")

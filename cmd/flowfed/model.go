@@ -22,8 +22,8 @@ Trains a baseline protocol classifier on the packet sequences of flows datasets
 Only flows labeled from their payload are used. train splits the flows by the
 capture they came from, never by flow, so that no capture is in both the training
 and the test set, and reports accuracy and macro-F1 per class beside a
-majority-class baseline. eval scores a saved model on datasets; scores on data the
-model was trained on overstate it, so evaluate on other captures or members' data.
+majority-class baseline. eval scores a saved model on datasets, and warns when
+some of their captures were used to train it (such scores overstate the model).
 
 Example:
   flowfed model train --dir ./node1 --dataset ds-4f2a... --dataset ds-9c01... --out proto.model
@@ -109,6 +109,9 @@ func runModel(ctx context.Context, e *env, args []string) error {
 		ex, err := examplesOf(ctx, df.dir, ids)
 		if err != nil {
 			return err
+		}
+		if seen, total := m.SeenGroups(ex); seen > 0 {
+			fmt.Fprintf(e.stdout, "warning: %d of the %d captures evaluated on were used to train this model: the scores overstate it\n", seen, total)
 		}
 		return model.Evaluate(m, ex).WriteText(e.stdout)
 	}

@@ -24,6 +24,8 @@ import (
 //	             u64 seed, u64 min class size
 //	classes      u32 count, then per class: u8 name length, name, u64 examples
 //	dropped      the same for the dropped classes
+//	groups       u32 count, then u64 each: the first 8 bytes of the SHA-256
+//	             of each group (capture) trained on, ascending and unique
 //	mean, std    f64 per derived input each
 //	parameters   f64 each: hidden weights and biases (mlp), output weights
 //	             and biases
@@ -33,7 +35,7 @@ import (
 // some model, so a model decodes and re-encodes to the same bytes.
 const (
 	fileMagic   = "flowfed model\n"
-	fileVersion = 1
+	fileVersion = 2
 	// maxFileSize bounds what Load reads; the largest model the bounds of
 	// MaxHidden and MaxClasses allow is about 40 MB.
 	maxFileSize = 64 << 20
@@ -83,6 +85,10 @@ func (m *Model) Save(w io.Writer) error {
 	}
 	appendClasses(m.TrainingCounts())
 	appendClasses(m.dropped)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(m.groups)))
+	for _, g := range m.groups {
+		b = binary.LittleEndian.AppendUint64(b, g)
+	}
 	for _, vs := range [][]float64{m.mean, m.std, m.p} {
 		for _, v := range vs {
 			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
@@ -194,6 +200,32 @@ func (d *decoder) floats(name string, out []float64) {
 
 // classes reads a class list whose counts lie in lo..hi, checking that the
 // names are valid and strictly increasing.
+// groups reads the fingerprints of the groups trained on: ascending and
+// unique.
+func (d *decoder) groups() []uint64 {
+	n := d.u32()
+	if d.err != nil {
+		return nil
+	}
+	if int(n) > len(d.b)/8 {
+		d.err = fmt.Errorf("%d group fingerprints in %d bytes", n, len(d.b))
+		return nil
+	}
+	var out []uint64
+	for i := range int(n) {
+		g := d.u64()
+		if d.err != nil {
+			return nil
+		}
+		if i > 0 && g <= out[i-1] {
+			d.err = errors.New("group fingerprints are not sorted and unique")
+			return nil
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
 func (d *decoder) classes(what string, lo, hi int) []ClassCount {
 	n := d.u32()
 	if d.err != nil {
@@ -287,12 +319,17 @@ func decode(b []byte) (*Model, error) {
 		}
 	}
 
+	groups := d.groups()
+	if d.err != nil {
+		return nil, d.err
+	}
 	// Check the size before allocating what it claims.
 	if want := 8 * (2*featureDim + paramCount(c.hidden(), len(kept))); len(d.b) != want {
 		return nil, fmt.Errorf("%d bytes of statistics and parameters, want %d", len(d.b), want)
 	}
 	m := newModel(c, len(kept))
 	m.dropped = dropped
+	m.groups = groups
 	for _, kc := range kept {
 		m.labels = append(m.labels, kc.Name)
 		m.counts = append(m.counts, kc.N)

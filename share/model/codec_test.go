@@ -149,7 +149,7 @@ func TestLoadRejectsValidChecksum(t *testing.T) {
 		want string
 	}{
 		{"magic", func(c []byte) { c[0] = 'F' }, "not a flowfed model"},
-		{"version", func(c []byte) { c[off+version] = 2 }, "format version 2"},
+		{"version", func(c []byte) { c[off+version] = 1 }, "format version 1"},
 		{"feature version", func(c []byte) { c[off+featVer] = 9 }, "inputs version"},
 		{"steps", func(c []byte) { c[off+steps] = 64 }, "inputs version"},
 		{"derived inputs", func(c []byte) { c[off+dim]++ }, "inputs version"},
@@ -259,4 +259,21 @@ func FuzzLoad(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSeenGroups: a saved model knows which groups it was trained on, so
+// an evaluation on them can be told apart from one on new groups.
+func TestSeenGroups(t *testing.T) {
+	for _, arch := range []string{ArchLogReg, ArchMLP} {
+		got, err := Load(bytes.NewReader(save(t, smallModel(t, arch))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen, total := got.SeenGroups(synthExamples(30, 10, "g", 3)); total == 0 || seen != total {
+			t.Errorf("%s: %d of %d training groups recognised", arch, seen, total)
+		}
+		if seen, total := got.SeenGroups(synthExamples(30, 12, "t", 3)); total == 0 || seen != 0 {
+			t.Errorf("%s: %d of %d new groups taken for training groups", arch, seen, total)
+		}
+	}
 }

@@ -2,7 +2,10 @@ package model
 
 import (
 	"cmp"
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -134,6 +137,10 @@ type Model struct {
 	labels  []string     // sorted, unique
 	counts  []int        // training examples per label
 	dropped []ClassCount // classes below MinClassSize, by name
+	// groups holds the fingerprints of the groups (captures) trained on,
+	// sorted and unique, so that an evaluation can tell when it scores
+	// the model on what it learnt from.
+	groups []uint64
 	// mean and std standardise the derived inputs: z = (v-mean)/std,
 	// clipped to ±clipZ. std is positive.
 	mean, std []float64
@@ -395,4 +402,36 @@ func classCounts(ex []Example) []ClassCount {
 	}
 	slices.SortFunc(out, func(a, b ClassCount) int { return cmp.Compare(a.Name, b.Name) })
 	return out
+}
+
+// groupPrint is the fingerprint of a group name: the first 8 bytes of its
+// SHA-256.
+func groupPrint(g string) uint64 {
+	sum := sha256.Sum256([]byte(g))
+	return binary.BigEndian.Uint64(sum[:8])
+}
+
+// groupPrints returns the sorted, unique fingerprints of the examples'
+// groups (examples without a group have none).
+func groupPrints(ex []Example) []uint64 {
+	seen := map[uint64]bool{}
+	for i := range ex {
+		if ex[i].Group != "" {
+			seen[groupPrint(ex[i].Group)] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
+}
+
+// SeenGroups reports how many of the distinct groups of ex the model was
+// trained on, out of how many: scores on groups seen in training overstate
+// the model.
+func (m *Model) SeenGroups(ex []Example) (seen, total int) {
+	for _, g := range groupPrints(ex) {
+		total++
+		if _, ok := slices.BinarySearch(m.groups, g); ok {
+			seen++
+		}
+	}
+	return seen, total
 }

@@ -115,6 +115,7 @@ func newTrainer(cfg Config, train []Example) (*trainer, error) {
 
 	m := newModel(cfg, len(kept))
 	m.dropped = dropped
+	m.groups = groupPrints(train)
 	class := make(map[string]int32, len(kept))
 	n := 0
 	for i, c := range kept {
