@@ -298,18 +298,19 @@ func EraseStatus(st *store.Store) ([]ErasureStatus, error) {
 	for i := range out {
 		s := &out[i]
 		rec, err := st.Recipients(s.recipientsOf)
+		if err != nil {
+			return nil, err
+		}
 		if s.Originator == "" {
 			// Our notice: of our artifact, or a recall of another
 			// member's that we forwarded (delivered under our
 			// forwarding envelope only).
-			var direct []store.Delivery
-			if direct, err = st.Recipients(s.recipientsOf); err == nil {
-				rec, err = WhoReceived(st, s.recipientsOf)
-				s.Recall = len(direct) == 0 && len(rec) > 0
+			fwd, err := st.Recipients(protocol.ForwardID(s.recipientsOf))
+			if err != nil {
+				return nil, err
 			}
-		}
-		if err != nil {
-			return nil, err
+			s.Recall = len(rec) == 0 && len(fwd) > 0
+			rec = append(rec, fwd...)
 		}
 		ack, err := st.Recipients(s.Tombstone)
 		if err != nil {
