@@ -416,21 +416,36 @@ type Match struct {
 // the pseudonyms are resolved to the local hosts (recorded in the audit
 // chain).
 func MatchIntel(st *store.Store, v *keyvault.Vault, mode pseudo.Mode, org string, reveal bool, now time.Time) ([]Match, error) {
+	ms, _, err := matchIntel(st, v, mode, org, reveal, now)
+	return ms, err
+}
+
+// matchIntel is MatchIntel that also counts, per type, the live indicators
+// that stored flows cannot show.
+func matchIntel(st *store.Store, v *keyvault.Vault, mode pseudo.Mode, org string, reveal bool, now time.Time) ([]Match, map[string]int, error) {
 	entries, err := Indicators(st)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var inds []intel.Indicator
+	var unscreened map[string]int
 	for _, e := range entries {
-		if e.Indicator.Live(now) {
-			inds = append(inds, e.Indicator)
+		if !e.Indicator.Live(now) {
+			continue
+		}
+		inds = append(inds, e.Indicator)
+		if !intel.Screenable(e.Indicator.Type) {
+			if unscreened == nil {
+				unscreened = map[string]int{}
+			}
+			unscreened[string(e.Indicator.Type)]++
 		}
 	}
 	if len(inds) == 0 {
 		if len(entries) > 0 {
-			return nil, fmt.Errorf("none of the %d stored indicators is live: each is revoked, past its valid_until, or decayed below the threshold ('flowfed intel list' shows their state)", len(entries))
+			return nil, nil, fmt.Errorf("none of the %d stored indicators is live: each is revoked, past its valid_until, or decayed below the threshold ('flowfed intel list' shows their state)", len(entries))
 		}
-		return nil, errors.New("no indicators to match: import or receive some first")
+		return nil, nil, errors.New("no indicators to match: import or receive some first")
 	}
 	// One matcher per epoch key of the stored flows.
 	type keyed struct {
@@ -507,7 +522,7 @@ func MatchIntel(st *store.Store, v *keyvault.Vault, mode pseudo.Mode, org string
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make([]Match, 0, len(byKey))
 	sights := map[string][]byte{}
@@ -544,7 +559,7 @@ func MatchIntel(st *store.Store, v *keyvault.Vault, mode pseudo.Mode, org string
 		sights[s.ID] = s.Encode()
 	}
 	if err := st.PutIntel(nil, sights); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Indicator != out[j].Indicator {
@@ -560,8 +575,8 @@ func MatchIntel(st *store.Store, v *keyvault.Vault, mode pseudo.Mode, org string
 		slices.Sort(ids)
 		if err := appendAudit(st, now, "", auditRecord{Kind: "reveal", Decision: "revealed",
 			Reason: fmt.Sprintf("%d pseudonyms resolved to local hosts for indicators %s", len(out), strings.Join(ids, ","))}); err != nil {
-			return out, err
+			return out, unscreened, err
 		}
 	}
-	return out, nil
+	return out, unscreened, nil
 }

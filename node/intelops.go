@@ -167,20 +167,8 @@ func RunIntel(ctx context.Context, st *store.Store, v *keyvault.Vault, mode pseu
 			return resp, ErrNeedsNode
 		}
 		var err error
-		if resp.Matches, err = MatchIntel(st, v, mode, org, req.Reveal, now); err != nil {
+		if resp.Matches, resp.Unscreened, err = matchIntel(st, v, mode, org, req.Reveal, now); err != nil {
 			return resp, err
-		}
-		all, err := Indicators(st)
-		if err != nil {
-			return resp, err
-		}
-		for _, e := range all {
-			if e.Indicator.Live(now) && !intel.Screenable(e.Indicator.Type) {
-				if resp.Unscreened == nil {
-					resp.Unscreened = map[string]int{}
-				}
-				resp.Unscreened[string(e.Indicator.Type)]++
-			}
 		}
 		if !req.Publish {
 			return resp, nil
