@@ -39,6 +39,9 @@ type IntelSummary struct {
 	// (STIX malware, relationships, custom objects...): stored as received
 	// and given back by exports, but not indicators or sightings here.
 	Kept []string
+	// Narrowed names the indicators whose TLP a linked source made
+	// stricter ("id TLP").
+	Narrowed []string `json:",omitempty"`
 }
 
 // intelContext is what an import keeps besides indicators and sightings, so
@@ -149,6 +152,9 @@ func ImportIntel(st *store.Store, path string, base usage.Policy, org string) (I
 		case cur.Origin != in.Origin:
 			next, err = intel.Link(cur, in)
 			sum.Linked++
+			if err == nil && next.Policy.TLP > cur.Policy.TLP {
+				sum.Narrowed = append(sum.Narrowed, next.ID+" "+next.Policy.TLP.String())
+			}
 		default:
 			next, err = intel.Apply(&cur, in, in.Origin)
 			if errors.Is(err, intel.ErrStale) {

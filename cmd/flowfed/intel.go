@@ -231,6 +231,9 @@ func printIntel(e *env, sub string, req node.IntelRequest, resp node.IntelRespon
 		if s.Indicators+s.Updated+s.Linked+s.Unchanged+s.Sightings+len(resp.Problems) == 0 {
 			fmt.Fprintf(e.stdout, "%s holds no indicators or sightings flowfed models (attributes such as links and comments are kept with their event)\n", filepath.Base(req.Path))
 		}
+		for _, n := range s.Narrowed {
+			fmt.Fprintf(e.stdout, "stricter: %s (a linked source is marked so, and its content travels with the indicator)\n", n)
+		}
 		for _, p := range resp.Problems {
 			fmt.Fprintf(e.stdout, "not imported: %s\n", p)
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -155,5 +156,36 @@ func TestIngestDirectory(t *testing.T) {
 	}
 	if code, _, errs := c.run("", "ingest", t.TempDir()); code == 0 || !strings.Contains(errs, "holds no captures") {
 		t.Fatalf("ingest of an empty directory: exit %d, %s", code, errs)
+	}
+}
+
+// TestLinkedSourceNarrowsTLP: the same value from an unmarked source (RED)
+// makes a GREEN indicator RED, since the sources travel with it.
+func TestLinkedSourceNarrowsTLP(t *testing.T) {
+	c := newCLI(t)
+	c.must("", "init")
+	day := time.Now().UTC().AddDate(0, 0, -1).Format("2006-01-02")
+	bundle := func(name, creator, marking string) string {
+		p := filepath.Join(t.TempDir(), name)
+		src := fmt.Sprintf(`{"type":"bundle","id":"bundle--%s","objects":[
+{"type":"identity","spec_version":"2.1","id":"%s","created":"%sT00:00:00.000Z","modified":"%sT00:00:00.000Z","name":"%s","identity_class":"organization"},
+{"type":"indicator","spec_version":"2.1","id":"indicator--%s","created_by_ref":"%s","created":"%sT00:00:00.000Z","modified":"%sT00:00:00.000Z","pattern":"[ipv4-addr:value = '203.0.113.77']","pattern_type":"stix","valid_from":"%sT00:00:00Z"%s}]}`,
+			creator[10:], creator, day, day, name, creator[10:], creator, day, day, day, marking)
+		if err := os.WriteFile(p, []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	green := bundle("green.json", "identity--11111111-1111-4111-8111-111111111111", `,"object_marking_refs":["marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"]`)
+	unmarked := bundle("unmarked.json", "identity--22222222-2222-4222-8222-222222222222", "")
+	c.must("", "intel", "import", green)
+	if out := c.must("", "intel", "list"); !strings.Contains(out, "GREEN") {
+		t.Fatalf("after the GREEN import: %s", out)
+	}
+	if out := c.must("", "intel", "import", unmarked); !strings.Contains(out, "1 linked") || !strings.Contains(out, "stricter: ") {
+		t.Fatalf("importing the unmarked source: %s", out)
+	}
+	if out := c.must("", "intel", "list"); !strings.Contains(out, "RED") || strings.Contains(out, "GREEN") {
+		t.Fatalf("after the unmarked import: %s", out)
 	}
 }

@@ -316,12 +316,15 @@ func Expire(current Indicator, by string, at, now time.Time) (Indicator, error) 
 
 // Link returns current with the sources of other added as provenance: the
 // same value posted again, under another event or by another organisation.
-// It never changes the fields of current (only Apply by the originator
-// does); the ids must be equal (ErrIDMismatch).
+// It changes no field of current (only Apply by the originator does) but
+// its usage policy, which becomes the most restrictive of both: the linked
+// sources travel with the indicator, so a TLP:RED source makes it RED
+// whichever came first. The ids must be equal (ErrIDMismatch).
 func Link(current, other Indicator) (Indicator, error) {
 	if current.ID != other.ID {
 		return Indicator{}, fmt.Errorf("linking %s to %s: %w", other.ID, current.ID, ErrIDMismatch)
 	}
+	current.Policy = usage.Combine(current.Policy, other.Policy)
 	// Sources of another version keep the version they were recorded at,
 	// which is not the current one, so that exporters treat them as
 	// provenance of an older state.

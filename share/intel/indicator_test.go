@@ -143,6 +143,15 @@ func TestLink(t *testing.T) {
 	if _, err := Link(a, newTestIndicator(t, TypeDomain, "other.example")); !errors.Is(err, ErrIDMismatch) {
 		t.Errorf("Link of another value = %v", err)
 	}
+	// A RED source makes the linked indicator RED, in either order.
+	red := b
+	red.Policy.TLP = usage.Red
+	a.Policy.TLP = usage.Amber
+	for _, pair := range [][2]Indicator{{a, red}, {red, a}} {
+		if l, err := Link(pair[0], pair[1]); err != nil || l.Policy.TLP != usage.Red {
+			t.Errorf("linking %s and %s: TLP %s (%v), want RED", pair[0].Policy.TLP, pair[1].Policy.TLP, l.Policy.TLP, err)
+		}
+	}
 }
 
 func TestValidate(t *testing.T) {
