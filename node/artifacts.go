@@ -48,6 +48,12 @@ func Datasets(st *store.Store) ([]DatasetInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	orgs := map[string]string{}
+	if members, err := st.Peers(); err == nil {
+		for _, m := range members {
+			orgs[m.ID] = m.Org
+		}
+	}
 	out := make([]DatasetInfo, 0, len(ds))
 	for _, d := range ds {
 		m, err := dataset.DecodeManifest(d.Manifest)
@@ -57,6 +63,7 @@ func Datasets(st *store.Store) ([]DatasetInfo, error) {
 		info := DatasetInfo{Manifest: m, Created: d.Created, Base: d.Base}
 		if d.Publisher != "" {
 			info.Publisher = peer.ID(d.Publisher).String()
+			info.PublisherOrg = orgs[d.Publisher]
 		}
 		for _, c := range m.Chunks {
 			if ok, _ := st.HasChunk(c.Hash); ok {
@@ -70,11 +77,13 @@ func Datasets(st *store.Store) ([]DatasetInfo, error) {
 
 // DatasetInfo is a stored dataset and how much of it is here.
 type DatasetInfo struct {
-	Manifest   dataset.Manifest
-	Created    time.Time
-	Publisher  string // peer ID of the publisher; empty when built here
-	Base       string // for a recipient's version of ours: the dataset it derives from
-	ChunksHave int
+	Manifest  dataset.Manifest
+	Created   time.Time
+	Publisher string // peer ID of the publisher; empty when built here
+	// PublisherOrg is the publisher's organisation as listed here.
+	PublisherOrg string `json:",omitempty"`
+	Base         string // for a recipient's version of ours: the dataset it derives from
+	ChunksHave   int
 }
 
 // Complete reports whether every chunk is stored.

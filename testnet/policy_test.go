@@ -896,6 +896,9 @@ func TestEraseReceivedDatasetByListedID(t *testing.T) {
 	if err != nil || len(ds) != 1 {
 		t.Fatalf("B holds %d datasets (%v)", len(ds), err)
 	}
+	if ds[0].PublisherOrg != a.Org {
+		t.Errorf("B names the dataset's publisher %q, want %s", ds[0].PublisherOrg, a.Org)
+	}
 	res, err := b.Erase(context.Background(), node.EraseRequest{Artifact: ds[0].Manifest.ID})
 	if err != nil || len(res.Deleted) != 1 {
 		t.Fatalf("erasing %s: %+v, %v", ds[0].Manifest.ID, res, err)

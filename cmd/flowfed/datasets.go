@@ -85,7 +85,7 @@ func runDatasets(ctx context.Context, e *env, args []string) error {
 			from := "here"
 			switch {
 			case d.Publisher != "":
-				from = d.Publisher
+				from = orDash(d.PublisherOrg, d.Publisher)
 			case d.Base != "":
 				from = "here, version of " + d.Base[:min(len(d.Base), 15)] + "…"
 			}

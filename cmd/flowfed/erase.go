@@ -105,7 +105,11 @@ func runErase(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "erased %s here; erasure notice sent to every member that received it\n", id)
 	}
 	for _, id := range res.Deleted {
-		fmt.Fprintf(e.stdout, "erased %s here (received; refused from now on)\n", id)
+		name := id
+		if req.Artifact != "" && req.Artifact != id {
+			name = req.Artifact + " (artifact " + id + ")"
+		}
+		fmt.Fprintf(e.stdout, "erased %s here (received; refused from now on)\n", name)
 		if slices.Contains(res.Recalled, id) {
 			fmt.Fprintf(e.stdout, "  this node had forwarded it: recall notice sent to the members it went to\n")
 		}

@@ -337,7 +337,7 @@ func printIntel(e *env, sub string, req node.IntelRequest, resp node.IntelRespon
 		fmt.Fprintf(e.stdout, "published %d indicators and %d sightings; members receive what the sharing policy allows (TLP:RED never leaves)\n",
 			resp.Published-resp.PublishedSightings, resp.PublishedSightings)
 	case req.Op == "publish":
-		fmt.Fprintln(e.stdout, "nothing new to publish: the members have been offered the newest version of each")
+		fmt.Fprintln(e.stdout, "nothing new to publish: the members were offered the newest version of whatever was published before")
 	}
 	if resp.LeftOut > 0 {
 		fmt.Fprintf(e.stdout, "left out %d indicators that are no longer live (revoked, expired or decayed) and were never published\n", resp.LeftOut)
