@@ -62,7 +62,7 @@ func runModel(ctx context.Context, e *env, args []string) error {
 			return usagef("--test-fraction must be between 0 and 1")
 		}
 		cfg.Arch, cfg.Epochs, cfg.Seed = *arch, *epochs, *seed
-		ex, err := examplesOf(ctx, df.dir, ids)
+		ex, err := examplesOf(ctx, e, df.dir, ids)
 		if err != nil {
 			return err
 		}
@@ -106,7 +106,7 @@ func runModel(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("model %s: %w", *path, err)
 		}
-		ex, err := examplesOf(ctx, df.dir, ids)
+		ex, err := examplesOf(ctx, e, df.dir, ids)
 		if err != nil {
 			return err
 		}
@@ -121,8 +121,9 @@ func runModel(ctx context.Context, e *env, args []string) error {
 // examplesOf reads the payload-labeled flows of flows datasets as examples,
 // grouped by the capture each came from (qualified by the dataset, since two
 // organisations may name captures alike).
-func examplesOf(ctx context.Context, dir string, ids []string) ([]model.Example, error) {
+func examplesOf(ctx context.Context, e *env, dir string, ids []string) ([]model.Example, error) {
 	var ex []model.Example
+	skipped := 0
 	for _, id := range ids {
 		m, content, err := loadDataset(ctx, dir, id, true)
 		if err != nil {
@@ -136,13 +137,17 @@ func examplesOf(ctx context.Context, dir string, ids []string) ([]model.Example,
 				return nil, fmt.Errorf("dataset %s: %w", id, err)
 			}
 			if r.LabelSource != "payload" || r.Label == "Unknown" {
+				skipped++
 				continue
 			}
 			ex = append(ex, model.Example{Group: id + "/" + r.Source, X: r.X, Mask: r.Mask, Label: r.Label})
 		}
 	}
 	if len(ex) == 0 {
-		return nil, fmt.Errorf("no payload-labeled flows in the datasets")
+		return nil, fmt.Errorf("no payload-labeled flows in the datasets (%d flows labeled by port only or not at all)", skipped)
+	}
+	if skipped > 0 {
+		fmt.Fprintf(e.stdout, "%d payload-labeled flows used; %d labeled by port only or not at all left out\n", len(ex), skipped)
 	}
 	return ex, nil
 }
