@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -13,7 +12,6 @@ import (
 	"github.com/flowfed/flowfed/policy"
 	"github.com/flowfed/flowfed/protocol"
 	"github.com/flowfed/flowfed/share/dataset"
-	"github.com/flowfed/flowfed/share/intel"
 	"github.com/flowfed/flowfed/share/usage"
 )
 
@@ -159,12 +157,15 @@ func (d *decider) decideTombstone(p peer.ID, e *protocol.Envelope) (protocol.Dec
 	}
 	// Ours went out under its own id; a received one we forwarded, under
 	// our forwarding envelope's.
-	ds, err := WhoReceived(n.st, t.Artifact)
+	got, err := n.st.HasDelivery(t.Artifact, string(p))
+	if err == nil && !got {
+		got, err = n.st.HasDelivery(protocol.ForwardID(t.Artifact), string(p))
+	}
 	if err != nil {
 		return protocol.Decision{}, err
 	}
 	dec := protocol.Decision{Rule: "builtin:erasure", Reason: "the peer never received " + t.Artifact}
-	if slices.ContainsFunc(ds, func(d store.Delivery) bool { return d.Peer == string(p) }) {
+	if got {
 		dec.Allow, dec.Reason = true, "the peer received "+t.Artifact+": it must delete its copy"
 	}
 	err = n.audit(auditRecord{Kind: policy.AuditEgress, Artifact: policy.ArtifactRef(e.Kind, e.ArtifactID), Version: e.Version,
@@ -191,11 +192,10 @@ func (d *decider) decideForward(p peer.ID, e *protocol.Envelope) (protocol.Decis
 		if err != nil {
 			return protocol.Decision{}, err
 		}
-		ds, err := n.st.Recipients(protocol.ForwardID(t.Artifact))
+		got, err := n.st.HasDelivery(protocol.ForwardID(t.Artifact), string(p))
 		if err != nil {
 			return protocol.Decision{}, err
 		}
-		got := slices.ContainsFunc(ds, func(d store.Delivery) bool { return d.Peer == string(p) })
 		reason := "the erased artifact was forwarded to this peer"
 		if !got {
 			reason = "the erased artifact was not forwarded to this peer"
@@ -217,16 +217,11 @@ func (d *decider) decideForward(p peer.ID, e *protocol.Envelope) (protocol.Decis
 	}
 	// A revocation goes to whoever we forwarded an earlier version to,
 	// whatever the policy says now.
-	if inner.Kind == KindIndicator && inner.Version > 1 {
-		if ind, err := intel.DecodeIndicator(inner.Payload); err == nil && ind.Revoked {
-			ds, err := n.st.Recipients(e.ArtifactID)
-			if err != nil {
-				return protocol.Decision{}, err
-			}
-			if slices.ContainsFunc(ds, func(d store.Delivery) bool { return d.Peer == string(p) }) {
-				return record(protocol.Decision{Allow: true, Rule: "builtin:revocation", Reason: "an earlier version was forwarded to this peer: it must learn of the revocation"})
-			}
+	if ok, err := n.revocationFor(&inner, e.ArtifactID, p); err != nil || ok {
+		if err != nil {
+			return protocol.Decision{}, err
 		}
+		return record(protocol.Decision{Allow: true, Rule: "builtin:revocation", Reason: "an earlier version was forwarded to this peer: it must learn of the revocation"})
 	}
 	pol := d.pol.Load()
 	if pol == nil {

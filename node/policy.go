@@ -403,22 +403,31 @@ func (n *Node) reofferPending() error {
 // force says now: a revocation corrects what they hold. It reports false
 // for anything else, which the policy decides.
 func (d *decider) decideRevocation(p peer.ID, e *protocol.Envelope) (protocol.Decision, bool, error) {
-	if e.Kind != KindIndicator || e.Publisher != d.n.id || e.Version < 2 {
+	if e.Publisher != d.n.id {
 		return protocol.Decision{}, false, nil
 	}
-	ind, err := intel.DecodeIndicator(e.Payload)
-	if err != nil || !ind.Revoked {
-		return protocol.Decision{}, false, nil
-	}
-	ds, err := d.n.st.Recipients(e.ArtifactID)
-	if err != nil {
+	ok, err := d.n.revocationFor(e, e.ArtifactID, p)
+	if err != nil || !ok {
 		return protocol.Decision{}, false, err
-	}
-	if !slices.ContainsFunc(ds, func(x store.Delivery) bool { return x.Peer == string(p) }) {
-		return protocol.Decision{}, false, nil
 	}
 	dec := protocol.Decision{Allow: true, Rule: "builtin:revocation", Reason: "the peer received an earlier version of " + e.ArtifactID + ": it must learn of the revocation"}
 	err = d.n.audit(auditRecord{Kind: policy.AuditEgress, Artifact: policy.ArtifactRef(e.Kind, e.ArtifactID), Version: e.Version,
 		Peer: p.String(), Rule: dec.Rule, Decision: verdict(dec.Allow), Reason: dec.Reason})
 	return dec, true, err
+}
+
+// revocationFor reports whether e is a revoked version of an indicator and
+// p acknowledged an earlier one under delivered (the artifact id it went
+// out under: ours, or our forwarding envelope's). The delivery is looked up
+// first; only then is the payload decoded.
+func (n *Node) revocationFor(e *protocol.Envelope, delivered string, p peer.ID) (bool, error) {
+	if e.Kind != KindIndicator || e.Version < 2 {
+		return false, nil
+	}
+	got, err := n.st.HasDelivery(delivered, string(p))
+	if err != nil || !got {
+		return false, err
+	}
+	ind, err := intel.DecodeIndicator(e.Payload)
+	return err == nil && ind.Revoked, nil
 }

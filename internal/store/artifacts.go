@@ -395,6 +395,17 @@ func (s *Store) PutDelivery(artifactID string, version uint64, peer string, at t
 	return s.PutDeliveries([]Acked{{Artifact: artifactID, Version: version}}, peer, at, nil)
 }
 
+// HasDelivery reports whether peer acknowledged some version of an
+// artifact (one key lookup).
+func (s *Store) HasDelivery(artifactID, peer string) (bool, error) {
+	var ok bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		ok = tx.Bucket(bucketDeliveries).Get(deliveryKey(artifactID, peer)) != nil
+		return nil
+	})
+	return ok, err
+}
+
 // Acked names one acknowledged artifact version.
 type Acked struct {
 	Artifact string

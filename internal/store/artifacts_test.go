@@ -189,6 +189,14 @@ func TestPeersIntelAuditDeliveries(t *testing.T) {
 	if err != nil || len(ds) != 2 || ds[0].Version != 2 {
 		t.Fatalf("Recipients = %+v, %v", ds, err)
 	}
+	for _, c := range []struct {
+		id, peer string
+		want     bool
+	}{{"a1", "p1", true}, {"a1", "p3", false}, {"a10", "p3", true}, {"a", "p1", false}} {
+		if got, err := s.HasDelivery(c.id, c.peer); err != nil || got != c.want {
+			t.Errorf("HasDelivery(%s, %s) = %v, %v; want %v", c.id, c.peer, got, err, c.want)
+		}
+	}
 }
 
 func TestSchema1StoreMigratesToCurrent(t *testing.T) {
