@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -64,6 +65,7 @@ type Node struct {
 	// refused and unreached hold the peers whose refusal or unreachability
 	// was logged (peer.ID to true).
 	refused, unreached sync.Map
+	refusedCount       atomic.Int32
 	key                crypto.PrivKey
 	id                 peer.ID
 	host               host.Host
@@ -162,10 +164,18 @@ func Open(opts Options) (*Node, error) {
 // admit checks a member's handshake against its listing: the organisation
 // it signs must be the one it is listed with.
 func (n *Node) admit(info protocol.PeerInfo) error {
-	if m, ok := n.Member(info.Peer); ok && m.Org != "" && info.Org != "" && info.Org != m.Org {
-		err := fmt.Errorf("handshake from %s: it says it is %q, but it is listed as a member of %q: %w (%w)", info.Peer, info.Org, m.Org, protocol.ErrNotMember, errOrgMismatch)
+	if err := n.checkListing(info); err != nil {
 		n.unreachable(info.Peer, err)
-		return err
+		return fmt.Errorf("handshake from %s: %w", info.Peer, err)
+	}
+	return nil
+}
+
+// checkListing checks what a signed handshake says against the member's
+// listing: the organisation must be the one it is listed with.
+func (n *Node) checkListing(info protocol.PeerInfo) error {
+	if m, ok := n.Member(info.Peer); ok && m.Org != "" && info.Org != "" && info.Org != m.Org {
+		return fmt.Errorf("it says it is %q, but it is listed as a member of %q: %w (%w)", info.Org, m.Org, protocol.ErrNotMember, errOrgMismatch)
 	}
 	return nil
 }
@@ -308,9 +318,16 @@ func (n *Node) RemovePeer(id peer.ID) error {
 // because the peer is not a member: an operator who expected it sees what
 // to add.
 func (n *Node) refusedPeer(p peer.ID) {
+	// Peer IDs cost nothing to make: past a bound, refusals are no longer
+	// remembered (nor logged above debug level).
+	if n.refusedCount.Load() >= maxRefusedLogged {
+		n.log.Debug("refused a connection from a peer that is not a member", "peer", p.String())
+		return
+	}
 	if _, seen := n.refused.LoadOrStore(p, true); seen {
 		return
 	}
+	n.refusedCount.Add(1)
 	n.log.Warn("refused a connection from a peer that is not a member (logged once per peer); if it should be one: flowfed peers add --org ORG ADDR/p2p/"+p.String(), "peer", p.String())
 }
 
@@ -327,6 +344,9 @@ func (n *Node) unreachable(p peer.ID, err error) {
 	}
 	n.log.Warn("member unreachable; check that it runs at the address listed and lists this node as a member (logged once until it is reached)", "peer", p.String(), "self", n.id.String(), "err", err)
 }
+
+// maxRefusedLogged bounds the non-members whose refusal is remembered.
+const maxRefusedLogged = 256
 
 // errOrgMismatch marks a handshake whose organisation differs from the
 // member's listing.
@@ -350,9 +370,9 @@ func (n *Node) Connect(ctx context.Context, id peer.ID) error {
 	n.unreached.Delete(id)
 	// The signed handshake names the peer's organisation: it must be the
 	// one the member was listed with.
-	if m, ok := n.Member(id); ok && m.Org != "" && info.Org != "" && info.Org != m.Org {
+	if err := n.checkListing(info); err != nil {
 		n.host.Network().ClosePeer(id)
-		return fmt.Errorf("handshake with %s: it says it is %q, but it is listed as a member of %q: %w (%w)", id, info.Org, m.Org, protocol.ErrNotMember, errOrgMismatch)
+		return fmt.Errorf("handshake with %s: %w", id, err)
 	}
 	return nil
 }
