@@ -48,12 +48,7 @@ func Datasets(st *store.Store) ([]DatasetInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	orgs := map[string]string{}
-	if members, err := st.Peers(); err == nil {
-		for _, m := range members {
-			orgs[m.ID] = m.Org
-		}
-	}
+	orgs := memberOrgs(st)
 	out := make([]DatasetInfo, 0, len(ds))
 	for _, d := range ds {
 		m, err := dataset.DecodeManifest(d.Manifest)
@@ -63,7 +58,7 @@ func Datasets(st *store.Store) ([]DatasetInfo, error) {
 		info := DatasetInfo{Manifest: m, Created: d.Created, Base: d.Base}
 		if d.Publisher != "" {
 			info.Publisher = peer.ID(d.Publisher).String()
-			info.PublisherOrg = orgs[d.Publisher]
+			info.PublisherOrg = orgs[info.Publisher]
 		}
 		for _, c := range m.Chunks {
 			if ok, _ := st.HasChunk(c.Hash); ok {
@@ -452,4 +447,16 @@ func (n *Node) resumeFetches() {
 			n.queueFetch(fetchJob{publisher: peer.ID(a.From), artifact: a.ID, manifest: d.Manifest})
 		}
 	}
+}
+
+// memberOrgs maps the members' peer IDs (text form) to their
+// organisations as listed here; empty if the list cannot be read.
+func memberOrgs(st *store.Store) map[string]string {
+	orgs := map[string]string{}
+	if members, err := st.Peers(); err == nil {
+		for _, m := range members {
+			orgs[peer.ID(m.ID).String()] = m.Org
+		}
+	}
+	return orgs
 }

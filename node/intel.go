@@ -234,12 +234,7 @@ func Indicators(st *store.Store) ([]IntelEntry, error) {
 	if err != nil {
 		return out, err
 	}
-	orgs := map[string]string{}
-	if members, err := st.Peers(); err == nil {
-		for _, m := range members {
-			orgs[peer.ID(m.ID).String()] = m.Org
-		}
-	}
+	orgs := memberOrgs(st)
 	for i := range out {
 		if out[i].Publisher == "" {
 			continue
