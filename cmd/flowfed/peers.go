@@ -57,23 +57,9 @@ func runPeers(ctx context.Context, e *env, args []string) error {
 	}
 	switch sub {
 	case "list":
-		var ps []node.PeerStatus
-		if client != nil {
-			if ps, err = client.Peers(ctx); err != nil {
-				return err
-			}
-		} else {
-			err := withStore(df.dir, func(st *store.Store) error {
-				members, err := st.Peers()
-				for _, m := range members {
-					cur, _ := st.Cursor(m.ID)
-					ps = append(ps, node.PeerStatus{ID: peer.ID(m.ID).String(), Org: m.Org, Groups: m.Groups, Addrs: m.Addrs, Cursor: cur})
-				}
-				return err
-			})
-			if err != nil {
-				return err
-			}
+		ps, err := listPeers(ctx, client, df.dir)
+		if err != nil {
+			return err
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "PEER\tORG\tGROUPS\tCONNECTED\tCURSOR\tADDRS")
@@ -95,18 +81,7 @@ func runPeers(ctx context.Context, e *env, args []string) error {
 		req := node.PeerRequest{ID: id.String(), Org: *org, Groups: groups, Addrs: addrs}
 		// Say whether this lists a new member or changes one.
 		verb := "added"
-		var known []node.PeerStatus
-		if client != nil {
-			known, err = client.Peers(ctx)
-		} else {
-			err = withStore(df.dir, func(st *store.Store) error {
-				members, err := st.Peers()
-				for _, m := range members {
-					known = append(known, node.PeerStatus{ID: peer.ID(m.ID).String(), Org: m.Org})
-				}
-				return err
-			})
-		}
+		known, err := listPeers(ctx, client, df.dir)
 		if err != nil {
 			return err
 		}
@@ -190,4 +165,22 @@ func withStore(dir string, fn func(st *store.Store) error) error {
 	}
 	defer st.Close()
 	return fn(st)
+}
+
+// listPeers lists the members through the running node (client), else
+// from the data directory.
+func listPeers(ctx context.Context, client *node.Client, dir string) ([]node.PeerStatus, error) {
+	if client != nil {
+		return client.Peers(ctx)
+	}
+	var ps []node.PeerStatus
+	err := withStore(dir, func(st *store.Store) error {
+		members, err := st.Peers()
+		for _, m := range members {
+			cur, _ := st.Cursor(m.ID)
+			ps = append(ps, node.PeerStatus{ID: peer.ID(m.ID).String(), Org: m.Org, Groups: m.Groups, Addrs: m.Addrs, Cursor: cur})
+		}
+		return err
+	})
+	return ps, err
 }
