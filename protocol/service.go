@@ -110,8 +110,10 @@ type Config struct {
 	Federation string
 	// Org is this node's organisation, sent in the handshake.
 	Org string
-	// Admit, when set, checks what a verified handshake from a peer says
-	// (its organisation); an error refuses the handshake.
+	// Admit, when set, checks what a peer's handshake claims (its
+	// organisation) as soon as it arrives; an error refuses the handshake.
+	// Refusing on a claim not yet verified is safe: a claim that is
+	// admitted is verified before the handshake completes.
 	Admit func(PeerInfo) error
 }
 
